@@ -69,6 +69,11 @@ class FetchRequest:
     etag: str | None = None
     last_modified: str | None = None
     min_delay_seconds: float | None = None
+    # what the feed said, for when the page itself yields no text
+    feed_title: str | None = None
+    feed_summary: str | None = None
+    feed_published_at: datetime | None = None
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,17 @@ class ExtractedText:
     published_at: datetime | None = None
     lang: str | None = None
     method: str = "trafilatura"  # or "feed-summary"
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousVersion:
+    """The latest stored version of an article, against which a new text is compared."""
+
+    article_id: str
+    version: int
+    content_hash: str
+    text: str
+    method: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,107 @@
+"""Typed configuration, read once: the sources file and the run settings."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from armswatch.tasks.models import Source
+
+DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "deploy" / "sources.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the file and the problem."""
+
+
+class SourceEntry(BaseModel):
+    """One `[[source]]` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    url: str
+    lang: str | None = None
+    tags: list[str] = []
+    min_delay_seconds: Annotated[float, Field(ge=0)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+
+class SourcesFile(BaseModel):
+    """The whole sources file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_private_hosts: bool = False
+    min_delay_seconds: Annotated[float, Field(ge=0)] = 1.0
+    per_host_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
+    user_agent: str | None = None
+    source: list[SourceEntry] = []
+
+    @field_validator("source")
+    @classmethod
+    def _unique_names(cls, value: list[SourceEntry]) -> list[SourceEntry]:
+        seen: set[str] = set()
+        for entry in value:
+            if entry.name in seen:
+                raise ValueError(f"two sources are named {entry.name!r}")
+            seen.add(entry.name)
+        return value
+
+    def sources(self) -> list[Source]:
+        return [
+            Source(s.name, s.url, s.lang, tuple(s.tags), s.min_delay_seconds)
+            for s in self.source
+        ]
+
+
+def load_sources(path: str | Path, substitutions: dict[str, str] | None = None) -> SourcesFile:
+    """Read and validate a sources file; ConfigError says what is wrong and where."""
+    path = Path(path)
+    try:
+        raw = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"sources file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read sources file {path}: {exc.strerror}") from None
+    for token, value in (substitutions or {}).items():
+        raw = raw.replace(token, value)
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        parsed = SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    if not parsed.source:
+        raise ConfigError(f"{path}: no [[source]] tables")
+    return parsed
+
+
+class Settings(BaseSettings):
+    """Run settings; each can be set in the environment as ARMSWATCH_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ARMSWATCH_", extra="ignore")
+
+    db: str = "armswatch.duckdb"
+    sources: str = str(DEFAULT_SOURCES)
+    profile: str = "nk_russia"
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 200
+    extract_workers: Annotated[int, Field(ge=1, le=64)] = 1
+    max_articles_per_run: Annotated[int, Field(ge=0)] = 10_000
+    on_busy: Literal["wait", "exit"] = "exit"

@@ -1,0 +1,107 @@
+"""Readable text, title, date and language out of fetched pages, with trafilatura."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+import trafilatura
+
+from armswatch.tasks.models import ExtractedText, FetchedPage, FetchRequest
+from armswatch.tasks.text import detect_language
+
+log = logging.getLogger("armswatch.extract")
+
+# Below this many characters a page "extraction" is a cookie wall, an error
+# page or a teaser; the feed's own summary is then the better text.
+MIN_TEXT_CHARS = 200
+
+
+def _decode(page: FetchedPage) -> str | bytes:
+    """Text when the server named a usable charset; bytes otherwise, for trafilatura to sniff."""
+    if page.body is None:
+        return b""
+    if page.encoding:
+        try:
+            return page.body.decode(page.encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return page.body
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def extract_page(page: FetchedPage, request: FetchRequest | None = None) -> ExtractedText | None:
+    """The article in a page, else the feed's summary; None when neither has any text."""
+    document = None
+    if page.body:
+        try:
+            document = trafilatura.bare_extraction(
+                _decode(page),
+                url=page.final_url or page.url,
+                include_comments=False,
+                with_metadata=True,
+            )
+        except Exception as exc:  # hostile HTML must cost one page, not the batch
+            log.warning("extraction failed for %s: %s", page.url, exc)
+    text = (document.text or "").strip() if document is not None else ""
+    if len(text) >= MIN_TEXT_CHARS:
+        title = document.title or (request.feed_title if request else None)
+        published = _parse_date(document.date) or (request.feed_published_at if request else None)
+        lang = _language(text, document.language, request)
+        return ExtractedText(page.article_id, text, title, published, lang, "trafilatura")
+    if request is not None and request.feed_summary and request.feed_summary.strip():
+        summary = request.feed_summary.strip()
+        return ExtractedText(
+            page.article_id,
+            summary,
+            request.feed_title,
+            request.feed_published_at,
+            _language(summary, None, request),
+            "feed-summary",
+        )
+    return None
+
+
+def _language(text: str, declared: str | None, request: FetchRequest | None) -> str | None:
+    detected = detect_language(text)
+    if detected:
+        return detected
+    if declared:
+        return declared.split("-")[0].lower()
+    return request.lang if request else None
+
+
+def _extract_chunk(
+    pairs: Sequence[tuple[FetchedPage, FetchRequest | None]],
+) -> list[ExtractedText | None]:
+    return [extract_page(page, request) for page, request in pairs]
+
+
+def extract_pages(
+    pages: Sequence[FetchedPage],
+    requests: Sequence[FetchRequest | None] | None = None,
+    workers: int = 1,
+) -> list[ExtractedText | None]:
+    """extract_page over a batch, in `workers` processes when the batch is worth it."""
+    reqs: Sequence[FetchRequest | None] = requests or [None] * len(pages)
+    pairs = list(zip(pages, reqs, strict=True))
+    if workers <= 1 or len(pairs) < 2 * workers:
+        return _extract_chunk(pairs)
+    size = -(-len(pairs) // (workers * 4))
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results: list[ExtractedText | None] = []
+        for chunk in pool.map(_extract_chunk, chunks):
+            results.extend(chunk)
+    return results

@@ -1,0 +1,266 @@
+"""The warehouse side of the pipeline: stage records in, rows out, and the fetch schedule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from armswatch.tasks.diff import Skipped
+from armswatch.tasks.models import (
+    Detection,
+    ExtractedText,
+    FeedPoll,
+    FeedState,
+    FetchedPage,
+    FetchRequest,
+    KnownStatement,
+    PreviousVersion,
+    Source,
+    VersionRecord,
+)
+from armswatch.warehouse import store
+from armswatch.warehouse.db import Warehouse
+
+# Re-check schedule: an article is looked at again after a quarter of its age,
+# so often while young and rarely once old, and no longer after MAX_AGE.
+MIN_RECHECK = timedelta(minutes=15)
+MAX_RECHECK = timedelta(days=7)
+MAX_AGE = timedelta(days=60)
+MAX_FAILURES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCounts:
+    """What one batch added to the warehouse."""
+
+    fetched: int
+    failed: int
+    versions: int
+    new_articles: int
+    changed_articles: int
+    statements: int
+    sightings: int
+
+
+def next_check(now: datetime, born: datetime | None) -> datetime | None:
+    """When to look at an article again after a successful fetch; None once it is old."""
+    age = now - born if born is not None else timedelta(0)
+    if age > MAX_AGE:
+        return None
+    return now + min(MAX_RECHECK, max(MIN_RECHECK, age / 4))
+
+
+def retry_after_failure(now: datetime, failures: int) -> datetime | None:
+    """Back off after transient failures (10 min, 20 min, 40 min…); give up after MAX_FAILURES."""
+    if failures >= MAX_FAILURES:
+        return None
+    return now + timedelta(minutes=10) * 2 ** (failures - 1)
+
+
+def read_feed_states(wh: Warehouse) -> dict[str, FeedState]:
+    with wh.connect(read_only=True) as con:
+        states = store.feed_states(con)
+    return {name: FeedState(name, *values) for name, values in states.items()}
+
+
+def record_polls(
+    wh: Warehouse, sources: Sequence[Source], polls: Sequence[FeedPoll], run_id: str
+) -> dict[str, int]:
+    """Store the polls and their entries in one transaction; return new entries per source."""
+    by_name = {s.name: s for s in sources}
+    source_rows: list[dict[str, Any]] = []
+    poll_rows: list[dict[str, Any]] = []
+    entry_rows: list[dict[str, Any]] = []
+    for poll in polls:
+        source = by_name[poll.source]
+        ok = poll.error is None
+        source_rows.append(
+            {
+                "name": source.name, "url": source.url, "lang": source.lang,
+                "tags": list(source.tags), "etag": poll.etag,
+                "last_modified": poll.last_modified, "body_hash": poll.body_hash,
+                "last_polled_at": poll.polled_at, "last_ok_at": poll.polled_at if ok else None,
+            }
+        )
+        poll_rows.append(
+            {
+                "source": poll.source, "polled_at": poll.polled_at,
+                "http_status": poll.http_status, "entries_seen": len(poll.entries),
+                "error": poll.error, "not_modified": poll.not_modified, "bozo": poll.bozo,
+                "run_id": run_id,
+            }
+        )
+        for entry in poll.entries:
+            entry_rows.append(
+                {
+                    "source": entry.source, "entry_key": entry.entry_key,
+                    "article_id": store.article_id_for(entry.url), "url": entry.url,
+                    "title": entry.title, "summary": entry.summary,
+                    "published_at": entry.published_at, "updated_at": entry.updated_at,
+                    "lang": entry.lang or source.lang,
+                    "first_seen_at": poll.polled_at, "last_seen_at": poll.polled_at,
+                }
+            )
+    with wh.transaction() as con:
+        return store.record_polls(con, source_rows, poll_rows, entry_rows)
+
+
+def plan_fetches(
+    wh: Warehouse,
+    now: datetime,
+    limit: int,
+    exclude: Iterable[str] = (),
+    recheck_all: bool = False,
+    delays: Mapping[str, float | None] | None = None,
+) -> list[FetchRequest]:
+    """The next batch of articles to fetch, oldest obligations first."""
+    with wh.connect(read_only=True) as con:
+        rows = store.due_articles(con, now, limit, exclude, recheck_all)
+    delays = delays or {}
+    return [FetchRequest(**row, min_delay_seconds=delays.get(row["source"])) for row in rows]
+
+
+def previous_versions(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, PreviousVersion]:
+    with wh.connect(read_only=True) as con:
+        rows = store.previous_versions(con, article_ids)
+    return {aid: PreviousVersion(aid, *values) for aid, values in rows.items()}
+
+
+def load_known_statements(wh: Warehouse, profile: str) -> list[KnownStatement]:
+    with wh.connect(read_only=True) as con:
+        rows = store.known_statements(con, profile)
+    return [KnownStatement(*row) for row in rows]
+
+
+def record_batch(
+    wh: Warehouse,
+    now: datetime,
+    pages: Sequence[FetchedPage],
+    extracted: Sequence[ExtractedText | None],
+    versions: Sequence[VersionRecord],
+    skipped: Sequence[Skipped],
+    detections: Sequence[Detection],
+    profile: str,
+) -> BatchCounts:
+    """Store one batch — versions, diffs, statements, sightings, facts and fetch state — at once."""
+    texts = {e.article_id: e for e in extracted if e is not None}
+    new_versions = {v.article_id: v for v in versions}
+    skip_reasons = {s.article_id: s.reason for s in skipped}
+    with wh.connect(read_only=True) as con:
+        states = store.article_states(con, [p.article_id for p in pages])
+
+    updates: list[dict[str, Any]] = []
+    failed = 0
+    for page in pages:
+        state = states.get(page.article_id, {})
+        text = texts.get(page.article_id)
+        version = new_versions.get(page.article_id)
+        row: dict[str, Any] = {
+            "article_id": page.article_id, "etag": page.etag,
+            "last_modified": page.last_modified, "final_url": page.final_url,
+            "last_fetched_at": page.fetched_at,
+            "current_version": version.version if version else state.get("current_version", 0),
+        }
+        if page.error is not None and not page.not_modified and text is None:
+            failed += 1
+            failures = int(state.get("failures") or 0) + 1
+            gone = page.permanent
+            row |= {
+                "status": ("gone" if page.status in (404, 410) else "failed") if gone else "ok",
+                "failures": failures, "last_error": page.error,
+                "next_check_at": None if gone else retry_after_failure(now, failures),
+            }
+            if not gone and state.get("current_version", 0) == 0 and failures < MAX_FAILURES:
+                row["status"] = "pending"
+            elif not gone and failures >= MAX_FAILURES:
+                row["status"] = "failed"
+        else:
+            born = (
+                (text.published_at if text else None)
+                or state.get("published_at")
+                or state.get("first_seen_at")
+            )
+            reason = skip_reasons.get(page.article_id)
+            row |= {
+                "status": "ok", "failures": 0,
+                "last_error": reason if reason and reason != "unchanged" else None,
+                "next_check_at": next_check(now, born),
+                "last_changed_at": version.fetched_at if version else None,
+            }
+            if text is not None:
+                row |= {"title": text.title, "published_at": text.published_at, "lang": text.lang}
+        updates.append(row)
+
+    version_rows = [
+        {
+            "article_id": v.article_id, "version": v.version, "fetched_at": v.fetched_at,
+            "content_hash": v.content_hash, "text": v.text,
+            "title": texts[v.article_id].title if v.article_id in texts else None,
+            "lang": v.lang, "method": v.method,
+        }
+        for v in versions
+    ]
+    diff_rows = [
+        {
+            "article_id": v.article_id, "from_version": v.version - 1, "to_version": v.version,
+            "detected_at": v.fetched_at, "added_sentences": list(v.added_sentences),
+            "removed_sentences": list(v.removed_sentences), "unified_diff": v.unified_diff,
+        }
+        for v in versions
+        if v.version > 1
+    ]
+    statement_rows, sighting_rows, fact_rows = detection_rows(detections, new_versions, profile)
+    with wh.transaction() as con:
+        counts = store.record_batch(
+            con, updates, version_rows, diff_rows, statement_rows, sighting_rows, fact_rows
+        )
+    return BatchCounts(
+        fetched=len(pages) - failed,
+        failed=failed,
+        versions=counts["versions"],
+        new_articles=sum(1 for v in versions if v.version == 1),
+        changed_articles=counts["diffs"],
+        statements=counts["statements"],
+        sightings=counts["sightings"],
+    )
+
+
+def detection_rows(
+    detections: Sequence[Detection],
+    versions: Mapping[str, VersionRecord],
+    profile: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for statements (new ones only), sightings and facts from a batch's detections."""
+    statements: dict[str, dict[str, Any]] = {}
+    sightings: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    for d in detections:
+        version = versions[d.doc_id]
+        if d.is_new and d.statement_id not in statements:
+            statements[d.statement_id] = {
+                "statement_id": d.statement_id, "first_seen_at": version.fetched_at,
+                "speaker": d.speaker, "stance": d.stance, "text": d.text, "lang": d.lang,
+                "score": d.score, "profile": profile, "signature": d.signature,
+                "answers_statement_id": d.answers_statement_id,
+            }
+            facts.extend(
+                {
+                    "statement_id": d.statement_id, "fact_index": i, "weapon": f.weapon,
+                    "quantity": f.quantity, "unit": f.unit, "direction": f.direction,
+                    "period": f.period,
+                }
+                for i, f in enumerate(d.facts)
+            )
+        sightings.append(
+            {
+                "statement_id": d.statement_id, "article_id": d.doc_id,
+                "version": version.version, "sentence_index": d.sentence_index,
+                "sentence": d.text, "seen_at": version.fetched_at, "speaker": d.speaker,
+                "stance": d.stance, "score": d.score, "lang": d.lang,
+                "evidence": json.dumps(d.evidence, ensure_ascii=False, default=str),
+            }
+        )
+    return list(statements.values()), sightings, facts

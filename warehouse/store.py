@@ -1,0 +1,313 @@
+"""Batched, idempotent reads and writes of the warehouse tables, in rows of plain values."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+Row = Mapping[str, Any]
+
+_TS = pa.timestamp("us", tz="UTC")
+_STR = pa.string()
+_INT = pa.int32()
+_F64 = pa.float64()
+_BOOL = pa.bool_()
+_STRS = pa.list_(pa.string())
+
+# Arrow schemas of the rows each writer takes; columns not listed keep their
+# defaults. Inserting from Arrow is ~2,000x faster than executemany.
+SCHEMAS: dict[str, pa.Schema] = {
+    "sources": pa.schema(
+        [("name", _STR), ("url", _STR), ("lang", _STR), ("tags", _STRS), ("etag", _STR),
+         ("last_modified", _STR), ("body_hash", _STR), ("last_polled_at", _TS),
+         ("last_ok_at", _TS)]
+    ),
+    "feed_polls": pa.schema(
+        [("source", _STR), ("polled_at", _TS), ("http_status", _INT), ("entries_seen", _INT),
+         ("entries_new", _INT), ("error", _STR), ("not_modified", _BOOL), ("bozo", _STR),
+         ("run_id", _STR)]
+    ),
+    "feed_entries": pa.schema(
+        [("source", _STR), ("entry_key", _STR), ("article_id", _STR), ("url", _STR),
+         ("title", _STR), ("summary", _STR), ("published_at", _TS), ("updated_at", _TS),
+         ("lang", _STR), ("first_seen_at", _TS), ("last_seen_at", _TS)]
+    ),
+    "article_versions": pa.schema(
+        [("article_id", _STR), ("version", _INT), ("fetched_at", _TS), ("content_hash", _STR),
+         ("text", _STR), ("title", _STR), ("lang", _STR), ("method", _STR)]
+    ),
+    "article_diffs": pa.schema(
+        [("article_id", _STR), ("from_version", _INT), ("to_version", _INT),
+         ("detected_at", _TS), ("added_sentences", _STRS), ("removed_sentences", _STRS),
+         ("unified_diff", _STR)]
+    ),
+    "statements": pa.schema(
+        [("statement_id", _STR), ("first_seen_at", _TS), ("speaker", _STR), ("stance", _STR),
+         ("text", _STR), ("lang", _STR), ("score", _F64), ("profile", _STR),
+         ("signature", _STR), ("answers_statement_id", _STR)]
+    ),
+    "statement_sightings": pa.schema(
+        [("statement_id", _STR), ("article_id", _STR), ("version", _INT),
+         ("sentence_index", _INT), ("sentence", _STR), ("seen_at", _TS), ("speaker", _STR),
+         ("stance", _STR), ("score", _F64), ("lang", _STR), ("evidence", _STR)]
+    ),
+    "statement_facts": pa.schema(
+        [("statement_id", _STR), ("fact_index", _INT), ("weapon", _STR), ("quantity", _F64),
+         ("unit", _STR), ("direction", _STR), ("period", _STR)]
+    ),
+    "article_updates": pa.schema(
+        [("article_id", _STR), ("status", _STR), ("title", _STR), ("published_at", _TS),
+         ("lang", _STR), ("etag", _STR), ("last_modified", _STR), ("final_url", _STR),
+         ("last_fetched_at", _TS), ("last_changed_at", _TS), ("next_check_at", _TS),
+         ("failures", _INT), ("last_error", _STR), ("current_version", _INT)]
+    ),
+}
+
+_counter = itertools.count()
+
+
+def article_id_for(canonical_url: str) -> str:
+    """The article's key: a hash of its canonical URL, the same in every run."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:20]
+
+
+def _arrow(kind: str, rows: Sequence[Row]) -> pa.Table:
+    schema = SCHEMAS[kind]
+    return pa.Table.from_pylist([{k: row.get(k) for k in schema.names} for row in rows], schema)
+
+
+def _registered(con: duckdb.DuckDBPyConnection, kind: str, rows: Sequence[Row]) -> str:
+    name = f"_batch_{kind}_{next(_counter)}"
+    con.register(name, _arrow(kind, rows))
+    return name
+
+
+def insert_new(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Row]) -> int:
+    """Insert rows whose key is not there yet; return how many were new."""
+    if not rows:
+        return 0
+    name = _registered(con, table, rows)
+    try:
+        cols = ", ".join(SCHEMAS[table].names)
+        inserted = con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} ON CONFLICT DO NOTHING"
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
+    finally:
+        con.unregister(name)
+
+
+# --- feeds ------------------------------------------------------------------
+
+
+def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, ...]]:
+    """name -> (etag, last_modified, body_hash) from the previous poll of each source."""
+    rows = con.execute("SELECT name, etag, last_modified, body_hash FROM sources").fetchall()
+    return {name: (etag, modified, digest) for name, etag, modified, digest in rows}
+
+
+def record_polls(
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[Row],
+    polls: Sequence[Row],
+    entries: Sequence[Row],
+) -> dict[str, int]:
+    """Store one poll per source with its entries; queue new and feed-updated articles.
+
+    Returns the number of new entries per source. Call inside a transaction.
+    """
+    if sources:
+        name = _registered(con, "sources", sources)
+        con.execute(
+            f"""
+            INSERT INTO sources SELECT * FROM {name}
+            ON CONFLICT (name) DO UPDATE SET
+                url = excluded.url, lang = excluded.lang, tags = excluded.tags,
+                etag = coalesce(excluded.etag, sources.etag),
+                last_modified = coalesce(excluded.last_modified, sources.last_modified),
+                body_hash = coalesce(excluded.body_hash, sources.body_hash),
+                last_polled_at = excluded.last_polled_at,
+                last_ok_at = coalesce(excluded.last_ok_at, sources.last_ok_at)
+            """
+        )
+        con.unregister(name)
+    new_by_source: dict[str, int] = {}
+    if entries:
+        name = _registered(con, "feed_entries", entries)
+        new_rows = con.execute(
+            f"""
+            SELECT e.source, count(*) FROM {name} AS e
+            ANTI JOIN feed_entries AS f USING (source, entry_key)
+            GROUP BY e.source
+            """
+        ).fetchall()
+        new_by_source = dict(new_rows)
+        con.execute(
+            f"""
+            INSERT INTO feed_entries SELECT * FROM {name}
+            ON CONFLICT (source, entry_key) DO UPDATE SET
+                url = excluded.url, article_id = excluded.article_id,
+                title = coalesce(excluded.title, feed_entries.title),
+                summary = coalesce(excluded.summary, feed_entries.summary),
+                published_at = coalesce(excluded.published_at, feed_entries.published_at),
+                updated_at = coalesce(excluded.updated_at, feed_entries.updated_at),
+                last_seen_at = excluded.last_seen_at
+            """
+        )
+        # One article per canonical URL, whichever source offered it first.
+        con.execute(
+            f"""
+            INSERT INTO articles (article_id, canonical_url, source, title, published_at, lang,
+                                  first_seen_at, last_seen_at, status, feed_updated_at,
+                                  next_check_at)
+            SELECT article_id, arg_min(url, first_seen_at), arg_min(source, first_seen_at),
+                   arg_min(title, first_seen_at), min(published_at), arg_min(lang, first_seen_at),
+                   min(first_seen_at), max(last_seen_at), 'pending',
+                   max(coalesce(updated_at, published_at)), min(first_seen_at)
+            FROM {name} GROUP BY article_id
+            ON CONFLICT (article_id) DO UPDATE SET
+                last_seen_at = greatest(articles.last_seen_at, excluded.last_seen_at),
+                feed_updated_at = greatest(articles.feed_updated_at, excluded.feed_updated_at)
+            """
+        )
+        con.unregister(name)
+    for poll in polls:
+        poll = dict(poll)
+        poll["entries_new"] = new_by_source.get(poll["source"], 0)
+        insert_new(con, "feed_polls", [poll])
+    return new_by_source
+
+
+# --- fetching ---------------------------------------------------------------
+
+
+def due_articles(
+    con: duckdb.DuckDBPyConnection,
+    now: datetime,
+    limit: int,
+    exclude: Iterable[str] = (),
+    recheck_all: bool = False,
+) -> list[dict[str, Any]]:
+    """Articles to fetch now: never fetched, announced as changed by a feed, or due a re-check."""
+    excluded = list(exclude)
+    rows = con.execute(
+        """
+        SELECT a.article_id, a.canonical_url AS url, a.source, a.etag, a.last_modified,
+               coalesce(e.title, a.title) AS feed_title, e.summary AS feed_summary,
+               coalesce(e.published_at, a.published_at) AS feed_published_at,
+               coalesce(e.lang, a.lang) AS lang
+        FROM articles AS a
+        LEFT JOIN (
+            SELECT article_id, arg_max(title, last_seen_at) AS title,
+                   arg_max(summary, last_seen_at) AS summary,
+                   min(published_at) AS published_at, arg_max(lang, last_seen_at) AS lang
+            FROM feed_entries GROUP BY article_id
+        ) AS e USING (article_id)
+        WHERE a.status IN ('pending', 'ok')
+          AND NOT list_contains($exclude, a.article_id)
+          AND (a.status = 'pending'
+               OR $recheck_all
+               OR a.next_check_at <= $now
+               OR a.feed_updated_at > coalesce(a.fetched_feed_updated_at, a.feed_updated_at))
+        ORDER BY a.status = 'pending' DESC, a.next_check_at NULLS LAST, a.first_seen_at,
+                 a.article_id
+        LIMIT $limit
+        """,
+        {"exclude": excluded, "now": now, "limit": limit, "recheck_all": recheck_all},
+    )
+    names = [d[0] for d in rows.description]
+    return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
+
+
+def previous_versions(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]
+) -> dict[str, tuple[int, str, str, str]]:
+    """article_id -> (version, content_hash, text, method) of its latest version."""
+    if not article_ids:
+        return {}
+    rows = con.execute(
+        """
+        SELECT article_id, arg_max(version, version), arg_max(content_hash, version),
+               arg_max(text, version), arg_max(method, version)
+        FROM article_versions WHERE list_contains($ids, article_id)
+        GROUP BY article_id
+        """,
+        {"ids": list(article_ids)},
+    ).fetchall()
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def record_batch(
+    con: duckdb.DuckDBPyConnection,
+    article_updates: Sequence[Row],
+    versions: Sequence[Row],
+    diffs: Sequence[Row],
+    statements: Sequence[Row],
+    sightings: Sequence[Row],
+    facts: Sequence[Row],
+) -> dict[str, int]:
+    """Store what one batch of fetches produced; call inside a transaction."""
+    counts = {
+        "versions": insert_new(con, "article_versions", versions),
+        "diffs": insert_new(con, "article_diffs", diffs),
+        "statements": insert_new(con, "statements", statements),
+        "sightings": insert_new(con, "statement_sightings", sightings),
+        "facts": insert_new(con, "statement_facts", facts),
+    }
+    if article_updates:
+        name = _registered(con, "article_updates", article_updates)
+        con.execute(
+            f"""
+            UPDATE articles SET
+                status = u.status,
+                title = coalesce(u.title, articles.title),
+                published_at = coalesce(articles.published_at, u.published_at),
+                lang = coalesce(u.lang, articles.lang),
+                etag = coalesce(u.etag, articles.etag),
+                last_modified = coalesce(u.last_modified, articles.last_modified),
+                final_url = coalesce(u.final_url, articles.final_url),
+                last_fetched_at = u.last_fetched_at,
+                last_changed_at = coalesce(u.last_changed_at, articles.last_changed_at),
+                next_check_at = u.next_check_at,
+                failures = u.failures,
+                last_error = u.last_error,
+                current_version = greatest(articles.current_version, u.current_version),
+                fetched_feed_updated_at = articles.feed_updated_at
+            FROM {name} AS u
+            WHERE articles.article_id = u.article_id
+            """
+        )
+        con.unregister(name)
+    return counts
+
+
+def known_statements(con: duckdb.DuckDBPyConnection, profile: str) -> list[tuple[Any, ...]]:
+    """(statement_id, speaker, stance, text, lang, signature) of every statement of a profile."""
+    return con.execute(
+        "SELECT statement_id, speaker, stance, text, lang, signature FROM statements"
+        " WHERE profile = ? ORDER BY first_seen_at, statement_id",
+        [profile],
+    ).fetchall()
+
+
+def article_states(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The bookkeeping columns of some articles, keyed by article_id."""
+    if not article_ids:
+        return {}
+    cur = con.execute(
+        """
+        SELECT article_id, first_seen_at, published_at, failures, current_version
+        FROM articles WHERE list_contains($ids, article_id)
+        """,
+        {"ids": list(article_ids)},
+    )
+    names = [d[0] for d in cur.description]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
