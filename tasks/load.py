@@ -164,19 +164,23 @@ def record_batch(
             "last_fetched_at": page.fetched_at,
             "current_version": version.version if version else state.get("current_version", 0),
         }
-        if page.error is not None and not page.not_modified and text is None:
+        if page.permanent:
+            failed += 1
+            row |= {
+                "status": "gone" if page.status in (404, 410) else "failed",
+                "failures": int(state.get("failures") or 0) + 1,
+                "last_error": page.error, "next_check_at": None,
+            }
+        elif page.error is not None and not page.not_modified and text is None:
             failed += 1
             failures = int(state.get("failures") or 0) + 1
-            gone = page.permanent
+            never_fetched = state.get("current_version", 0) == 0
             row |= {
-                "status": ("gone" if page.status in (404, 410) else "failed") if gone else "ok",
+                "status": "failed" if failures >= MAX_FAILURES
+                else ("pending" if never_fetched else "ok"),
                 "failures": failures, "last_error": page.error,
-                "next_check_at": None if gone else retry_after_failure(now, failures),
+                "next_check_at": retry_after_failure(now, failures),
             }
-            if not gone and state.get("current_version", 0) == 0 and failures < MAX_FAILURES:
-                row["status"] = "pending"
-            elif not gone and failures >= MAX_FAILURES:
-                row["status"] = "failed"
         else:
             born = (
                 (text.published_at if text else None)
@@ -190,8 +194,8 @@ def record_batch(
                 "next_check_at": next_check(now, born),
                 "last_changed_at": version.fetched_at if version else None,
             }
-            if text is not None:
-                row |= {"title": text.title, "published_at": text.published_at, "lang": text.lang}
+        if text is not None:
+            row |= {"title": text.title, "published_at": text.published_at, "lang": text.lang}
         updates.append(row)
 
     version_rows = [

@@ -211,8 +211,7 @@ def due_articles(
         ) AS e USING (article_id)
         WHERE a.status IN ('pending', 'ok')
           AND NOT list_contains($exclude, a.article_id)
-          AND (a.status = 'pending'
-               OR $recheck_all
+          AND ($recheck_all
                OR a.next_check_at <= $now
                OR a.feed_updated_at > coalesce(a.fetched_feed_updated_at, a.feed_updated_at))
         ORDER BY a.status = 'pending' DESC, a.next_check_at NULLS LAST, a.first_seen_at,

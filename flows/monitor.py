@@ -1,0 +1,220 @@
+"""The scheduled flow: poll the sources, fetch what is new or due, store versions and statements."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.cache_policies import NO_CACHE
+
+from armswatch.flows.config import Settings, SourcesFile, load_sources
+from armswatch.tasks import diff, extract, feeds, fetch, load
+from armswatch.tasks.detect import Detector
+from armswatch.tasks.http import HttpPolicy
+from armswatch.tasks.models import (
+    Detection,
+    ExtractedText,
+    FeedPoll,
+    FetchedPage,
+    FetchRequest,
+    Source,
+    VersionRecord,
+)
+from armswatch.warehouse.db import Warehouse
+
+
+@dataclass
+class CycleCounts:
+    """The one line of counts each run ends with."""
+
+    feeds: int = 0
+    feeds_failed: int = 0
+    entries_new: int = 0
+    fetched: int = 0
+    failed: int = 0
+    new_articles: int = 0
+    new_versions: int = 0
+    changed_articles: int = 0
+    new_statements: int = 0
+    sightings: int = 0
+
+    def line(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())
+
+
+@dataclass
+class CycleResult:
+    """What a run did, for the caller to report; the warehouse holds the details."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    counts: CycleCounts = field(default_factory=CycleCounts)
+
+
+def http_policy(config: SourcesFile) -> HttpPolicy:
+    """The HTTP client settings a sources file asks for."""
+    overrides: dict[str, object] = {
+        "allow_private_hosts": config.allow_private_hosts,
+        "min_delay_seconds": config.min_delay_seconds,
+        "per_host_concurrency": config.per_host_concurrency,
+    }
+    if config.user_agent:
+        overrides["user_agent"] = config.user_agent
+    return HttpPolicy(**overrides)
+
+
+@task(name="poll-feeds", cache_policy=NO_CACHE)
+def poll_feeds(sources: list[Source], wh: Warehouse, policy: HttpPolicy) -> list[FeedPoll]:
+    return feeds.poll_feeds(sources, load.read_feed_states(wh), policy)
+
+
+@task(name="record-polls", cache_policy=NO_CACHE)
+def record_polls(
+    wh: Warehouse, sources: list[Source], polls: list[FeedPoll], run_id: str
+) -> dict[str, int]:
+    return load.record_polls(wh, sources, polls, run_id)
+
+
+@task(name="fetch-articles", task_run_name="fetch-batch-{batch}", cache_policy=NO_CACHE)
+def fetch_articles(
+    requests: list[FetchRequest], policy: HttpPolicy, batch: int
+) -> list[FetchedPage]:
+    return fetch.fetch_pages(requests, policy)
+
+
+@task(name="extract-texts", task_run_name="extract-batch-{batch}", cache_policy=NO_CACHE)
+def extract_texts(
+    pages: list[FetchedPage], requests: list[FetchRequest], workers: int, batch: int
+) -> list[ExtractedText | None]:
+    by_id = {r.article_id: r for r in requests}
+    # A 304 is unchanged and a transient failure will be retried; a page gone
+    # for good still leaves the feed's summary to keep.
+    usable = [p for p in pages if not p.not_modified and (p.body is not None or p.permanent)]
+    return extract.extract_pages(usable, [by_id.get(p.article_id) for p in usable], workers)
+
+
+@task(name="diff-versions", task_run_name="diff-batch-{batch}", cache_policy=NO_CACHE)
+def diff_versions(
+    texts: list[ExtractedText], wh: Warehouse, now: datetime, batch: int
+) -> tuple[list[VersionRecord], list[diff.Skipped]]:
+    previous = load.previous_versions(wh, [t.article_id for t in texts])
+    return diff.diff_versions(texts, previous, now)
+
+
+@task(name="detect-statements", task_run_name="detect-batch-{batch}", cache_policy=NO_CACHE)
+def detect_statements(
+    versions: list[VersionRecord], texts: list[ExtractedText], detector: Detector, batch: int
+) -> list[Detection]:
+    titles = {t.article_id: t.title for t in texts}
+    found: list[Detection] = []
+    for version in versions:
+        found.extend(
+            detector.detect(
+                version.article_id, version.text, version.lang, title=titles.get(version.article_id)
+            )
+        )
+    return found
+
+
+@task(name="write-batch", task_run_name="write-batch-{batch}", cache_policy=NO_CACHE)
+def write_batch(
+    wh: Warehouse,
+    now: datetime,
+    pages: list[FetchedPage],
+    texts: list[ExtractedText | None],
+    versions: list[VersionRecord],
+    skipped: list[diff.Skipped],
+    detections: list[Detection],
+    profile: str,
+    batch: int,
+) -> load.BatchCounts:
+    return load.record_batch(wh, now, pages, texts, versions, skipped, detections, profile)
+
+
+def run_cycle(
+    config: SourcesFile,
+    wh: Warehouse,
+    detector: Detector,
+    settings: Settings,
+    run_id: str,
+    recheck_all: bool = False,
+) -> CycleCounts:
+    """One monitor cycle, under the caller's run lock."""
+    logger = get_run_logger()
+    counts = CycleCounts()
+    sources = config.sources()
+    policy = http_policy(config)
+    polls = poll_feeds(sources, wh, policy)
+    new_entries = record_polls(wh, sources, polls, run_id)
+    counts.feeds = len(polls)
+    counts.feeds_failed = sum(1 for p in polls if p.error)
+    counts.entries_new = sum(new_entries.values())
+    for poll in polls:
+        if poll.error:
+            logger.warning("source %s failed: %s", poll.source, poll.error)
+
+    delays = {s.name: s.min_delay_seconds for s in sources}
+    attempted: set[str] = set()
+    batch = 0
+    while len(attempted) < settings.max_articles_per_run:
+        now = datetime.now(UTC)
+        room = min(settings.batch_size, settings.max_articles_per_run - len(attempted))
+        requests = load.plan_fetches(wh, now, room, attempted, recheck_all, delays)
+        if not requests:
+            break
+        batch += 1
+        attempted.update(r.article_id for r in requests)
+        pages = fetch_articles(requests, policy, batch)
+        texts = extract_texts(pages, requests, settings.extract_workers, batch)
+        usable = [t for t in texts if t is not None]
+        versions, skipped = diff_versions(usable, wh, now, batch)
+        detections = detect_statements(versions, usable, detector, batch)
+        written = write_batch(
+            wh, now, pages, texts, versions, skipped, detections, detector.profile_name, batch
+        )
+        counts.fetched += written.fetched
+        counts.failed += written.failed
+        counts.new_articles += written.new_articles
+        counts.new_versions += written.versions
+        counts.changed_articles += written.changed_articles
+        counts.new_statements += written.statements
+        counts.sightings += written.sightings
+    return counts
+
+
+@flow(name="monitor", log_prints=False)
+def monitor(
+    sources: str | None = None,
+    db: str | None = None,
+    profile: str | None = None,
+    recheck_all: bool = False,
+    substitutions: dict[str, str] | None = None,
+    on_busy: str | None = None,
+) -> CycleResult:
+    """Poll every source once and store what is new: articles, versions, diffs and statements."""
+    settings = Settings()
+    sources = sources or settings.sources
+    wh = Warehouse(db or settings.db)
+    config = load_sources(Path(sources), substitutions)
+    logger = get_run_logger()
+    run_id = str(runtime.flow_run.id or uuid.uuid4())
+    started = datetime.now(UTC)
+    with wh.run_lock(wait=(on_busy or settings.on_busy) == "wait"):
+        applied = wh.migrate()
+        if applied:
+            logger.info("warehouse %s: applied migrations %s", wh.path, ", ".join(applied))
+        detector = Detector.from_profile(profile or settings.profile)
+        detector.load_known(load.load_known_statements(wh, detector.profile_name))
+        counts = run_cycle(config, wh, detector, settings, run_id, recheck_all)
+    finished = datetime.now(UTC)
+    logger.info("%s", counts.line())
+    return CycleResult(run_id, started, finished, counts)
+
+
+if __name__ == "__main__":
+    monitor()
