@@ -1,0 +1,206 @@
+"""The `armswatch` command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="armswatch",
+    help="Watch news feeds for statements about North Korea–Russia arms transfers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str, typer.Option("--db", help="The DuckDB warehouse file.", envvar="ARMSWATCH_DB")
+]
+
+
+def prefect_defaults() -> None:
+    """Settings that make Prefect behave on a machine with no internet; the user's own win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "armswatch,httpx,trafilatura")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: Format) -> None:
+    """Rows to stdout as a table, CSV or JSON Lines."""
+    if fmt is Format.json:
+        for row in rows:
+            record = {c: _jsonable(v) for c, v in zip(columns, row, strict=True)}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        sys.stdout.write(buffer.getvalue())
+        return
+    from rich.table import Table
+
+    table = Table(*columns, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(_jsonable(v)) for v in row))
+    console.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="A SQL query; read-only.")] = None,
+    db: DbOption = "armswatch.duckdb",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Run the SQL in this file instead.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Run a read-only SQL query on the warehouse and print the result."""
+    import duckdb
+
+    from armswatch.warehouse.db import Warehouse, WarehouseBusy
+
+    if (query is None) == (file is None):
+        err.print("give either a query or --file")
+        raise typer.Exit(2)
+    text = query if query is not None else file.read_text("utf-8")
+    if not Path(db).exists():
+        err.print(f"no warehouse at {db}: run `armswatch demo` or `armswatch run` first")
+        raise typer.Exit(1)
+    try:
+        with Warehouse(db, wait_seconds=30).connect(read_only=True) as con:
+            cursor = con.execute(text)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall() if columns else []
+    except WarehouseBusy as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    except duckdb.Error as exc:
+        err.print(f"query failed: {exc}")
+        raise typer.Exit(1) from None
+    print_rows(columns, rows, fmt)
+
+
+@app.command()
+def detect(
+    file: Annotated[str, typer.Argument(help="JSON Lines documents; - for standard input.")] = "-",
+    profile: Annotated[
+        str, typer.Option(help="A bundled topic profile name or a path to a TOML profile.")
+    ] = "nk_russia",
+) -> None:
+    """Find statements in JSON Lines documents {"id", "text", "lang"?}; one line a statement."""
+    from armswatch.tasks.detect import Detector, detect_documents
+
+    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    try:
+        docs = _read_jsonl(stream, file)
+        detector = Detector.from_profile(profile)
+        for row in detect_documents(docs, detector):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _read_jsonl(stream: io.TextIOBase, name: str):
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            err.print(f"{name}:{number}: not JSON: {exc.msg}")
+            raise typer.Exit(1) from None
+        if not isinstance(doc, dict) or "id" not in doc or not isinstance(doc.get("text"), str):
+            err.print(f'{name}:{number}: each line needs "id" and a string "text"')
+            raise typer.Exit(1)
+        yield doc
+
+
+@app.command()
+def run(
+    sources: Annotated[
+        Path | None, typer.Option(help="The sources file (TOML).", envvar="ARMSWATCH_SOURCES")
+    ] = None,
+    db: DbOption = "armswatch.duckdb",
+    recheck_all: Annotated[
+        bool, typer.Option(help="Re-check every known article now, due or not.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for a run already writing this warehouse, not exit.")
+    ] = False,
+) -> None:
+    """Run one monitor cycle over a sources file."""
+    from armswatch.flows.config import ConfigError, Settings, load_sources
+    from armswatch.warehouse.db import RunInProgress
+
+    path = sources or Path(Settings().sources)
+    try:
+        load_sources(path)  # fail on a bad file before Prefect starts
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    from armswatch import report
+    from armswatch.flows.monitor import monitor
+
+    try:
+        result = monitor(
+            sources=str(path), db=db, recheck_all=recheck_all, on_busy="wait" if wait else "exit"
+        )
+    except RunInProgress as exc:
+        err.print(f"{exc}; not starting a second run (use --wait to queue behind it)")
+        raise typer.Exit(3) from None
+    report.print_cycle(console, db, result)
+
+
+@app.command()
+def demo(
+    db: DbOption = "armswatch.duckdb",
+) -> None:
+    """Replay the bundled demo corpus through the monitor flow, in two cycles."""
+    from armswatch import demo as demo_module
+
+    try:
+        demo_module.run_demo(db, console)
+    except demo_module.DemoRefused as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def main() -> None:
+    prefect_defaults()
+    app()
+
+
+if __name__ == "__main__":
+    main()
