@@ -20,14 +20,20 @@ MIN_TEXT_CHARS = 200
 
 
 def _decode(page: FetchedPage) -> str | bytes:
-    """Text when the server named a usable charset; bytes otherwise, for trafilatura to sniff."""
+    """The page as text when its bytes say so reliably; bytes otherwise, for trafilatura to sniff.
+
+    Bytes that decode as UTF-8 are UTF-8 whatever the header claims: servers
+    lie about charsets far more often than non-UTF-8 text passes as UTF-8.
+    """
     if page.body is None:
         return b""
-    if page.encoding:
+    for encoding in ("utf-8", page.encoding):
+        if not encoding:
+            continue
         try:
-            return page.body.decode(page.encoding)
+            return page.body.decode(encoding)
         except (LookupError, UnicodeDecodeError):
-            pass
+            continue
     return page.body
 
 

@@ -42,7 +42,9 @@ def migrations() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), (folder / name).read_text("utf-8")) for name in found]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+def migrate(
+    con: duckdb.DuckDBPyConnection, bundled: list[tuple[str, str]] | None = None
+) -> list[str]:
     """Apply the migrations not yet recorded in schema_migrations; return the names applied."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -50,7 +52,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     )
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
-    for name, sql in migrations():
+    for name, sql in migrations() if bundled is None else bundled:
         if name in done:
             continue
         # DuckDB's DDL is transactional: a failing statement rolls back the
