@@ -20,7 +20,8 @@ def corpus_dir() -> Path:
 def demo_source_names() -> set[str]:
     from armswatch.flows.config import load_sources
 
-    return {s.name for s in load_sources(corpus_dir() / "sources.toml").source}
+    placeholder = {"__BASE__": "http://127.0.0.1:1"}
+    return {s.name for s in load_sources(corpus_dir() / "sources.toml", placeholder).source}
 
 
 def _reset(db: str) -> None:
