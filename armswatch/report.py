@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from armswatch.flows.monitor import CycleResult
 from armswatch.warehouse import queries
@@ -20,43 +19,44 @@ def _rows(db: str, name: str, result: CycleResult) -> list[dict]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+STANCE_STYLE = {"assert": "cyan", "condemn": "red", "deny": "yellow", "demand": "magenta"}
+
+
+def _statement(console: Console, speaker: str | None, stance: str, text: str, where: str) -> None:
+    style = STANCE_STYLE.get(stance, "white")
+    who = escape(speaker or "(the outlet)")
+    console.print(f"  [{style}]{stance:<7}[/{style}] [bold]{who}[/bold]")
+    console.print(f"          {escape(text)}", soft_wrap=False)
+    console.print(f"          [dim]{escape(where)}[/dim]")
+
+
 def print_cycle(console: Console, db: str, result: CycleResult, title: str = "run") -> None:
     """New statements, sightings of known ones and changed articles of one run."""
-    console.rule(f"[bold]{escape(title)}[/bold]  {escape(result.counts.line())}")
+    console.rule(f"[bold]{escape(title)}[/bold]")
+    console.print(f"[dim]{escape(result.counts.line())}[/dim]")
 
     new = _rows(db, "run_new_statements", result)
-    table = Table(
-        "speaker", "stance", "statement", "source / url", title=f"New statements ({len(new)})",
-        show_lines=True, title_justify="left", expand=True,
-    )
+    console.print(f"\n[bold underline]New statements ({len(new)})[/bold underline]")
     for row in new:
-        table.add_row(
-            escape(row["speaker"] or "(outlet)"), row["stance"], escape(row["text"]),
-            escape(f"{row['source']}\n{row['url']}"),
-        )
-    console.print(table)
+        _statement(console, row["speaker"], row["stance"], row["text"],
+                   f"{row['source']} · {row['url']}")
 
     seen = _rows(db, "run_known_sightings", result)
-    if seen:
-        table = Table("speaker", "stance", "seen again as", "first seen as", "source / url",
-                      title=f"Known statements seen again ({len(seen)})", show_lines=True,
-                      title_justify="left", expand=True)
-        for row in seen:
-            table.add_row(
-                escape(row["speaker"] or "(outlet)"), row["stance"], escape(row["sentence"]),
-                escape(row["first_text"]), escape(f"{row['source']}\n{row['url']}"),
-            )
-        console.print(table)
+    console.print(f"\n[bold underline]Known statements seen again ({len(seen)})[/bold underline]")
+    for row in seen:
+        _statement(console, row["speaker"], row["stance"], row["sentence"],
+                   f"{row['source']} · {row['url']}")
+        console.print(f"          [dim]first seen {row['first_seen_at']:%Y-%m-%d %H:%M} as: "
+                      f"{escape(row['first_text'])}[/dim]")
 
     changes = _rows(db, "run_article_changes", result)
+    console.print(f"\n[bold underline]Changed articles ({len(changes)})[/bold underline]")
     for row in changes:
         console.print(
-            f"[bold]Changed:[/bold] {escape(row['title'] or '')}  "
-            f"v{row['from_version']}→v{row['to_version']}  {escape(row['url'])}"
+            f"  [bold]{escape(row['title'] or row['url'])}[/bold] "
+            f"v{row['from_version']}→v{row['to_version']}\n  [dim]{escape(row['url'])}[/dim]"
         )
         for sentence in row["added_sentences"]:
-            console.print(f"  [green]+ {escape(sentence)}[/green]")
+            console.print(f"    [green]+ {escape(sentence)}[/green]")
         for sentence in row["removed_sentences"]:
-            console.print(f"  [red]- {escape(sentence)}[/red]")
-    if not changes:
-        console.print("No article changed.")
+            console.print(f"    [red]- {escape(sentence)}[/red]")
