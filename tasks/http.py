@@ -6,12 +6,14 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import ssl
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import TypeVar
 from urllib.robotparser import RobotFileParser
 
@@ -145,6 +147,10 @@ class NetworkError(HttpError):
     "The connection broke before a whole response arrived"
 
 
+class TlsFailed(HttpError):
+    "The TLS handshake failed: a bad certificate or protocol; retrying at once cannot help"
+
+
 @dataclass(frozen=True, slots=True)
 class AddressVerdict:
     """Whether an address may be connected to, and why; truthy when allowed."""
@@ -170,7 +176,7 @@ def check_address(
     if isinstance(addr, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(addr)
         if embedded is not None:
-            if not allow_private and (addr.ipv4_mapped or addr in _IPV4_COMPATIBLE):
+            if not allow_private and (addr.ipv4_mapped is not None or addr in _IPV4_COMPATIBLE):
                 return AddressVerdict(False, "an IPv4-mapped IPv6 address")
             inner = check_address(embedded, allow_private=allow_private, allowed=allowed)
             if not inner:
@@ -223,13 +229,15 @@ def check_url(url: str | httpx.URL, policy: HttpPolicy) -> httpx.URL:
     """
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        host = parsed.host.rstrip(".").lower()  # decoding a bad IDNA label raises here
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise InvalidURL(f"invalid URL: {exc}") from None
     if parsed.scheme not in ("http", "https"):
         raise UnsupportedScheme(f"refused: only http and https URLs are fetched, not {url}")
-    host = parsed.host.rstrip(".").lower()
     if not host:
         raise InvalidURL(f"invalid URL: no host in {url}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidURL(f"invalid URL: port {parsed.port} out of range")
     if host in METADATA_HOSTNAMES:
         raise BlockedAddress(f"refused: {host} is a cloud metadata host")
     try:
@@ -312,18 +320,24 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await anyio.sleep(seconds)
 
 
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~20 ms; every batch's client shares one context.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: HttpPolicy) -> None:
         limits = httpx.Limits(
             max_connections=policy.max_concurrency,
             max_keepalive_connections=policy.max_concurrency,
         )
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(verify=_ssl_context(), limits=limits, trust_env=False)
         # httpx 0.28 cannot take a network backend (encode/httpx#3749), so the
         # pool it built is swapped for one that connects only through the guard;
         # request conversion and exception mapping stay httpx's own.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -355,6 +369,7 @@ class HttpResponse:
     truncated: bool = False
     redirects: tuple[str, ...] = ()  # the URLs redirected to, in order
     attempts: int = 1
+    received_at: datetime | None = None  # when the headers arrived
 
     @property
     def content_type(self) -> str | None:
@@ -559,11 +574,16 @@ class HttpClient:
             await asyncio.sleep(wait)
 
     async def get_or_error(self, request: HttpRequest) -> HttpResponse | HttpError:
+        """Like get, but the failure is returned, so one URL cannot sink a batch."""
         try:
             return await self.get(request)
         except HttpError as exc:
             log.info("GET %s failed: %s", request.url, exc)
             return exc
+        except Exception as exc:
+            # A failure no mapping foresaw is still one URL's failure; keep the traceback.
+            log.exception("GET %s failed unexpectedly", request.url)
+            return NetworkError(f"unexpected {type(exc).__name__}: {exc}")
 
     async def _follow(self, request: HttpRequest) -> HttpResponse:
         headers = conditional_headers(request.etag, request.last_modified)
@@ -586,11 +606,9 @@ class HttpClient:
                     body=response.body,
                     truncated=response.truncated,
                     redirects=tuple(redirects),
+                    received_at=response.received_at,
                 )
-            try:
-                target = url.join(location).copy_with(fragment=None)
-            except httpx.InvalidURL as exc:
-                raise InvalidURL(f"invalid redirect to {location!r}: {exc}") from None
+            target = _join(url, location)
             if str(target) in seen:
                 raise RedirectLoop(f"redirect loop at {target}")
             if len(redirects) >= self.policy.max_redirects:
@@ -635,14 +653,23 @@ class HttpClient:
             except httpx.TimeoutException:
                 raise RequestTimeout(f"timed out after {policy.read_timeout:g}s") from None
             except httpx.ConnectError as exc:
+                if _caused_by(exc, ssl.SSLError):
+                    raise TlsFailed(f"TLS failed for {url.host}: {exc}") from None
                 raise ConnectFailed(f"cannot connect to {url.host}: {exc}") from None
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 raise InvalidURL(f"invalid URL {url}: {exc}") from None
+            except httpx.RemoteProtocolError as exc:
+                # httpx parses Location even with redirects off; a bad one is the
+                # server's lasting bug, not a broken connection worth a retry.
+                if str(exc).startswith("Invalid URL in location header"):
+                    raise InvalidURL(f"invalid redirect from {url}: {exc}") from None
+                raise NetworkError(f"{type(exc).__name__}: {exc}") from None
             except httpx.HTTPError as exc:
                 raise NetworkError(f"{type(exc).__name__}: {exc}") from None
 
     async def _read(self, url: httpx.URL, headers: Mapping[str, str], cap: int) -> HttpResponse:
         async with self._client.stream("GET", url, headers=headers) as response:
+            received_at = datetime.now(UTC)
             decoder = _BoundedDecoder(response.headers.get("content-encoding"))
             body = bytearray()
             raw_seen = 0
@@ -661,8 +688,9 @@ class HttpClient:
                 final_url=str(url),
                 status=response.status_code,
                 headers=response.headers,
-                body=bytes(body[:cap]),
+                body=bytes(memoryview(body)[:cap]),
                 truncated=truncated,
+                received_at=received_at,
             )
 
     def _host(self, key: str) -> _Host:
@@ -675,7 +703,7 @@ class HttpClient:
         now = asyncio.get_running_loop().time()
         key = _host_key(httpx.URL(url)) if "://" in url else url
         self.journal.append(Decision(kind, url, key, seconds, now, reason=reason))
-        log.info("%s %s in %.2fs: %s", kind, url, seconds, reason)
+        log.info("%s %s (%s, %.2fs)", kind, url, reason, seconds)
 
     async def _require_robots_allow(self, url: httpx.URL) -> None:
         origin = f"{url.scheme}://{_host_key(url)}"
@@ -697,7 +725,7 @@ class HttpClient:
                 location = response.headers.get("location")
                 if response.status in REDIRECT_STATUSES and location and hops < 5:
                     hops += 1
-                    robots_url = check_url(robots_url.join(location), self.policy)
+                    robots_url = check_url(_join(robots_url, location), self.policy)
                     continue
                 break
         except BlockedAddress:
@@ -716,6 +744,23 @@ class HttpClient:
         if delay:
             self._host(_host_key(url)).crawl_delay = min(float(delay), MAX_CRAWL_DELAY)
         return parser
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _join(url: httpx.URL, location: str) -> httpx.URL:
+    """The absolute URL a Location header points to, without its fragment."""
+    try:
+        return url.join(location).copy_with(fragment=None)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise InvalidURL(f"invalid redirect to {location!r}: {exc}") from None
 
 
 def _host_key(url: httpx.URL) -> str:

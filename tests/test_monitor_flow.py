@@ -1,0 +1,108 @@
+"""The monitor flow end to end, under Prefect's test harness, against a real local server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from armswatch.demo.server import ReplayServer
+from armswatch.flows.monitor import monitor
+from armswatch.warehouse.db import Warehouse
+
+SITE = Path(__file__).parent / "fixtures" / "site"
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def scalar(wh: Warehouse, sql: str):
+    with wh.connect(read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def table_counts(wh: Warehouse) -> dict[str, int]:
+    names = ["articles", "article_versions", "article_diffs", "statements",
+             "statement_sightings", "statement_facts", "feed_entries"]
+    return {n: scalar(wh, f"SELECT count(*) FROM {n}") for n in names}
+
+
+@pytest.fixture
+def site():
+    with ReplayServer([SITE / "v1"]) as server:
+        yield server
+
+
+def run(site, db, **kw):
+    return monitor(sources=str(SITE / "sources.toml"), db=str(db),
+                   substitutions={"__BASE__": site.base_url}, **kw)
+
+
+def test_cycle_stores_articles_versions_and_statements(site, tmp_path):
+    db = tmp_path / "w.duckdb"
+    result = run(site, db)
+    wh = Warehouse(str(db))
+    counts = result.counts
+    assert counts.feeds == 3 and counts.feeds_failed == 1
+    # the page gone for good still leaves its feed summary, marked as such
+    assert counts.new_articles == 3 and counts.failed == 1
+    assert counts.new_statements >= 2
+
+    with wh.connect(read_only=True) as con:
+        polls = dict(con.execute("SELECT source, coalesce(error, 'ok') FROM feed_polls").fetchall())
+        assert polls["world"] == "ok" and polls["broken"] == "ok"
+        assert "404" in polls["missing"]
+        urls = dict(con.execute("SELECT canonical_url, status FROM articles").fetchall())
+        containers = f"{site.base_url}/news/containers.html"
+        assert urls[containers] == "ok"  # tracking parameter dropped, two feeds, one article
+        assert urls[f"{site.base_url}/news/removed.html"] == "gone"
+        methods = dict(con.execute(
+            "SELECT a.canonical_url, v.method FROM article_versions v JOIN articles a USING "
+            "(article_id)").fetchall())
+        assert methods[f"{site.base_url}/news/removed.html"] == "feed-summary"
+        assert methods[containers] == "trafilatura"
+        text = con.execute("SELECT text FROM article_versions WHERE version = 1 AND text LIKE "
+                           "'%6,700 containers%'").fetchone()[0]
+        assert "Privacy" not in text and "Related" not in text
+        speakers = {r[0] for r in con.execute("SELECT speaker FROM new_statements").fetchall()}
+        assert any("Shin" in (s or "") for s in speakers)
+        assert any("Kirby" in (s or "") for s in speakers)
+
+
+def test_rerun_adds_nothing(site, tmp_path):
+    db = tmp_path / "w.duckdb"
+    run(site, db)
+    wh = Warehouse(str(db))
+    before = table_counts(wh)
+    again = run(site, db, recheck_all=True)
+    assert table_counts(wh) == before
+    assert again.counts.new_versions == 0 and again.counts.new_statements == 0
+    assert scalar(wh, "SELECT count(*) FROM feed_polls") == 6
+
+
+def test_edit_makes_a_version_and_a_diff(site, tmp_path):
+    db = tmp_path / "w.duckdb"
+    run(site, db)
+    site.set_layers([SITE / "v2", SITE / "v1"])
+    result = run(site, db, recheck_all=True)
+    assert result.counts.new_versions == 1 and result.counts.changed_articles == 1
+    wh = Warehouse(str(db))
+    with wh.connect(read_only=True) as con:
+        added, removed, to_version = con.execute(
+            "SELECT added_sentences, removed_sentences, to_version FROM article_changes"
+        ).fetchone()
+    assert to_version == 2
+    assert added == ["Kremlin spokesman Dmitry Peskov on Tuesday dismissed the South Korean "
+                     "claims as baseless."]
+    assert removed == []
+    assert result.counts.new_statements >= 1
+
+
+def test_unchanged_feeds_are_not_refetched(site, tmp_path):
+    db = tmp_path / "w.duckdb"
+    run(site, db)
+    site.requests.clear()
+    run(site, db)
+    fetched = [r for r in site.requests if "/news/" in r.path]
+    assert fetched == []
+    feeds = [r for r in site.requests if r.path.endswith("world.xml")]
+    assert feeds and all(r.headers.get("If-None-Match") for r in feeds)
