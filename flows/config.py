@@ -105,3 +105,22 @@ class Settings(BaseSettings):
     extract_workers: Annotated[int, Field(ge=1, le=64)] = 1
     max_articles_per_run: Annotated[int, Field(ge=0)] = 10_000
     on_busy: Literal["wait", "exit"] = "exit"
+    # Where each run writes the Atom feed of new statements; beside the
+    # warehouse when unset, nowhere when "".
+    statements_feed: str | None = None
+    # Apprise URLs (webhook, Slack, email…) told about new statements. Keep
+    # secrets out of files: set them in the environment, or name a Prefect
+    # Secret block whose value holds the URLs, one a line.
+    notify_urls: list[str] = []
+    notify_secret_block: str | None = None
+    emit_events: bool = True
+
+    def feed_path(self, db: str) -> Path | None:
+        if self.statements_feed == "":
+            return None
+        if self.statements_feed:
+            return Path(self.statements_feed)
+        if db == ":memory:":
+            return None
+        base = Path(db)
+        return base.with_name(f"{base.stem}-statements.atom")

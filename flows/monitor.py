@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.assets import Asset, AssetProperties, add_asset_metadata, materialize
 from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
 
 from armswatch.flows.config import Settings, SourcesFile, load_sources
-from armswatch.tasks import diff, extract, feeds, fetch, load
+from armswatch.tasks import diff, extract, feeds, fetch, load, publish
 from armswatch.tasks.detect import Detector
 from armswatch.tasks.http import HttpPolicy
 from armswatch.tasks.models import (
@@ -136,6 +140,85 @@ def write_batch(
     return load.record_batch(wh, now, pages, texts, versions, skipped, detections, profile)
 
 
+def asset_key(db: str, table: str) -> str:
+    """The Prefect asset key of a warehouse table: the DuckDB file and the table."""
+    where = "memory" if db == ":memory:" else str(Path(db).resolve()).lstrip("/")
+    return "duckdb://" + re.sub(r"[^A-Za-z0-9._/-]", "-", f"{where}/{table}")
+
+
+def source_asset(source: Source) -> Asset:
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", source.name)
+    return Asset(key=f"feed://{name}", properties=AssetProperties(name=source.name))
+
+
+def _materialize_lineage(wh: Warehouse, sources: list[Source], counts: CycleCounts) -> None:
+    """Record sources → articles → versions → statements as Prefect assets, with row counts.
+
+    The writes themselves happen batch by batch in write-batch; these three
+    task runs mark what the run materialized once every batch has committed.
+    """
+    articles = Asset(key=asset_key(wh.path, "articles"))
+    versions = Asset(key=asset_key(wh.path, "article_versions"))
+    statements = Asset(key=asset_key(wh.path, "statements"))
+    rows = load.table_rows(wh, ["articles", "article_versions", "statements"])
+    steps = [
+        (articles, [source_asset(s) for s in sources], {"new_rows": counts.new_articles}),
+        (versions, [articles], {"new_rows": counts.new_versions,
+                                "changed_articles": counts.changed_articles}),
+        (statements, [versions], {"new_rows": counts.new_statements,
+                                  "sightings": counts.sightings}),
+    ]
+    for asset, upstream, metadata in steps:
+        table = asset.key.rsplit("/", 1)[-1]
+
+        def record(asset=asset, metadata=metadata, table=table) -> None:
+            add_asset_metadata(asset, {"rows": rows[table], **metadata})
+
+        materialize(
+            asset, asset_deps=upstream, cache_policy=NO_CACHE, name=f"materialize-{table}"
+        )(record)()
+
+
+@task(name="publish-run", cache_policy=NO_CACHE)
+def publish_run(
+    wh: Warehouse, settings: Settings, started: datetime, finished: datetime, counts: CycleCounts
+) -> publish.RunReport:
+    """Artifacts, events, the statements feed and notices for what this run stored."""
+    logger = get_run_logger()
+    report = load.run_report(wh, started, finished, counts.line())
+    create_markdown_artifact(
+        key="armswatch-monitor-summary",
+        markdown=publish.summary_markdown(report),
+        description="New statements and changed articles of this monitor run",
+    )
+    create_table_artifact(
+        key="armswatch-new-statements",
+        table=publish.statements_table(report.new_statements),
+        description=f"{len(report.new_statements)} new statements",
+    )
+    if settings.emit_events:
+        for row in report.new_statements:
+            emit_event(**publish.statement_event(row))
+        for row in report.changes:
+            emit_event(**publish.article_event(row))
+    feed = settings.feed_path(wh.path)
+    if feed is not None:
+        publish.write_statements_feed(
+            feed, load.latest_statements(wh), f"urn:armswatch:{wh.path}", finished
+        )
+        logger.info("statements feed written to %s", feed)
+    if report.new_statements:
+        urls = list(settings.notify_urls)
+        if settings.notify_secret_block:
+            from prefect.blocks.system import Secret
+
+            secret = Secret.load(settings.notify_secret_block).get()
+            urls += secret if isinstance(secret, list) else str(secret).split()
+        if urls:
+            publish.notify(urls, *publish.notice_text(report))
+    return report
+
+
 def run_cycle(
     config: SourcesFile,
     wh: Warehouse,
@@ -187,7 +270,11 @@ def run_cycle(
     return counts
 
 
-@flow(name="monitor", log_prints=False)
+def _run_name() -> str:
+    return f"monitor-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+@flow(name="monitor", flow_run_name=_run_name, log_prints=False)
 def monitor(
     sources: str | None = None,
     db: str | None = None,
@@ -211,7 +298,9 @@ def monitor(
         detector = Detector.from_profile(profile or settings.profile)
         detector.load_known(load.load_known_statements(wh, detector.profile_name))
         counts = run_cycle(config, wh, detector, settings, run_id, recheck_all)
-    finished = datetime.now(UTC)
+        finished = datetime.now(UTC)
+        _materialize_lineage(wh, config.sources(), counts)
+        publish_run(wh, settings, started, finished, counts)
     logger.info("%s", counts.line())
     return CycleResult(run_id, started, finished, counts)
 

@@ -21,7 +21,8 @@ from armswatch.tasks.models import (
     Source,
     VersionRecord,
 )
-from armswatch.warehouse import store
+from armswatch.tasks.publish import RunReport
+from armswatch.warehouse import queries, store
 from armswatch.warehouse.db import Warehouse
 
 # Re-check schedule: an article is looked at again after a quarter of its age,
@@ -268,3 +269,38 @@ def detection_rows(
             }
         )
     return list(statements.values()), sightings, facts
+
+
+def _named_rows(wh: Warehouse, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    with wh.connect(read_only=True) as con:
+        cursor = con.execute(queries.load(name), dict(params))
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def run_report(wh: Warehouse, since: datetime, until: datetime, counts_line: str) -> RunReport:
+    """What a run stored, read back from the warehouse through the run_* queries."""
+    window = {"since": since, "until": until}
+    return RunReport(
+        counts_line,
+        _named_rows(wh, "run_new_statements", window),
+        _named_rows(wh, "run_known_sightings", window),
+        _named_rows(wh, "run_article_changes", window),
+    )
+
+
+def latest_statements(wh: Warehouse, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest statements with their first sighting, newest first."""
+    with wh.connect(read_only=True) as con:
+        cursor = con.execute(
+            "SELECT * FROM new_statements ORDER BY first_seen_at DESC, statement_id LIMIT ?",
+            [limit],
+        )
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def table_rows(wh: Warehouse, tables: Sequence[str]) -> dict[str, int]:
+    """Row counts of some tables, for asset metadata."""
+    with wh.connect(read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,37 @@ def test_unchanged_feeds_are_not_refetched(site, tmp_path):
     assert fetched == []
     feeds = [r for r in site.requests if r.path.endswith("world.xml")]
     assert feeds and all(r.headers.get("If-None-Match") for r in feeds)
+
+
+def test_run_publishes_artifacts_events_feed_and_assets(site, tmp_path):
+    import asyncio
+
+    import feedparser
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    db = tmp_path / "w.duckdb"
+    result = run(site, db)
+
+    async def read():
+        async with get_client() as client:
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+                    "armswatch-monitor-summary", "armswatch-new-statements"])),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[result.run_id])),
+            )
+            return artifacts
+
+    artifacts = asyncio.run(read())
+    kinds = {a.key: a for a in artifacts}
+    assert set(kinds) == {"armswatch-monitor-summary", "armswatch-new-statements"}
+    assert "New statements" in kinds["armswatch-monitor-summary"].data
+    assert "Kirby" in json.dumps(kinds["armswatch-new-statements"].data)
+
+    feed = feedparser.parse((tmp_path / "w-statements.atom").read_bytes())
+    assert not feed.bozo and len(feed.entries) == result.counts.new_statements

@@ -28,6 +28,7 @@ class RecordedRequest:
     method: str
     path: str  # with the query string
     headers: dict[str, str]
+    body: bytes = b""  # of a POST: webhooks under test post here
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,9 @@ class ReplayHandler(BaseHTTPRequestHandler):
         self.server.replay._dispatch(self)
 
     def do_HEAD(self) -> None:
+        self.server.replay._dispatch(self)
+
+    def do_POST(self) -> None:
         self.server.replay._dispatch(self)
 
     def log_message(self, format: str, *args: object) -> None:
@@ -178,12 +182,17 @@ class ReplayServer:
     def _dispatch(self, h: ReplayHandler) -> None:
         headers = {name.lower(): value for name, value in h.headers.items()}
         path = urlsplit(h.path).path
+        body = b""
+        if h.command == "POST":
+            body = h.rfile.read(min(int(headers.get("content-length") or 0), 1 << 20))
         with self._lock:
-            self.requests.append(RecordedRequest(h.command, h.path, headers))
+            self.requests.append(RecordedRequest(h.command, h.path, headers, body))
             route = self._routes.get(path)
         try:
             if route is not None:
                 route(h)
+            elif h.command == "POST":
+                h.send(204)
             else:
                 self._serve_file(h, unquote(path))
         except ConnectionError:
