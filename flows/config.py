@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     extract_workers: Annotated[int, Field(ge=1, le=64)] = 1
     max_articles_per_run: Annotated[int, Field(ge=0)] = 10_000
     on_busy: Literal["wait", "exit"] = "exit"
+    max_lateness_minutes: Annotated[float, Field(gt=0)] = 10.0
     # Where each run writes the Atom feed of new statements; beside the
     # warehouse when unset, nowhere when "".
     statements_feed: str | None = None

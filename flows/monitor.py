@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime, task
@@ -14,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.assets import Asset, AssetProperties, add_asset_metadata, materialize
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
+from prefect.states import Cancelled, State
 
 from armswatch.flows.config import Settings, SourcesFile, load_sources
 from armswatch.tasks import diff, extract, feeds, fetch, load, publish
@@ -219,29 +221,17 @@ def publish_run(
     return report
 
 
-def run_cycle(
-    config: SourcesFile,
+def process_due(
     wh: Warehouse,
     detector: Detector,
     settings: Settings,
-    run_id: str,
+    policy: HttpPolicy,
+    counts: CycleCounts,
+    delays: dict[str, float | None] | None = None,
     recheck_all: bool = False,
+    on_batch: Callable[[int, CycleCounts], None] | None = None,
 ) -> CycleCounts:
-    """One monitor cycle, under the caller's run lock."""
-    logger = get_run_logger()
-    counts = CycleCounts()
-    sources = config.sources()
-    policy = http_policy(config)
-    polls = poll_feeds(sources, wh, policy)
-    new_entries = record_polls(wh, sources, polls, run_id)
-    counts.feeds = len(polls)
-    counts.feeds_failed = sum(1 for p in polls if p.error)
-    counts.entries_new = sum(new_entries.values())
-    for poll in polls:
-        if poll.error:
-            logger.warning("source %s failed: %s", poll.source, poll.error)
-
-    delays = {s.name: s.min_delay_seconds for s in sources}
+    """Fetch, extract, diff, detect and write every due article, one bounded batch at a time."""
     attempted: set[str] = set()
     batch = 0
     while len(attempted) < settings.max_articles_per_run:
@@ -267,7 +257,54 @@ def run_cycle(
         counts.changed_articles += written.changed_articles
         counts.new_statements += written.statements
         counts.sightings += written.sightings
+        if on_batch is not None:
+            on_batch(len(attempted), counts)
     return counts
+
+
+def open_warehouse(wh: Warehouse, profile: str) -> Detector:
+    """Migrate the warehouse and load the detector with the statements it already knows."""
+    applied = wh.migrate()
+    if applied:
+        get_run_logger().info("warehouse %s: applied migrations %s", wh.path, ", ".join(applied))
+    detector = Detector.from_profile(profile)
+    detector.load_known(load.load_known_statements(wh, detector.profile_name))
+    return detector
+
+
+def run_cycle(
+    config: SourcesFile,
+    wh: Warehouse,
+    detector: Detector,
+    settings: Settings,
+    run_id: str,
+    recheck_all: bool = False,
+) -> CycleCounts:
+    """One monitor cycle, under the caller's run lock."""
+    logger = get_run_logger()
+    counts = CycleCounts()
+    sources = config.sources()
+    policy = http_policy(config)
+    polls = poll_feeds(sources, wh, policy)
+    new_entries = record_polls(wh, sources, polls, run_id)
+    counts.feeds = len(polls)
+    counts.feeds_failed = sum(1 for p in polls if p.error)
+    counts.entries_new = sum(new_entries.values())
+    for poll in polls:
+        if poll.error:
+            logger.warning("source %s failed: %s", poll.source, poll.error)
+
+    delays = {s.name: s.min_delay_seconds for s in sources}
+    process_due(wh, detector, settings, policy, counts, delays, recheck_all)
+    return counts
+
+
+def lateness() -> timedelta | None:
+    """How late a scheduled deployment run started; None for runs started by hand."""
+    scheduled = runtime.flow_run.scheduled_start_time
+    if runtime.deployment.id is None or scheduled is None:
+        return None
+    return datetime.now(UTC) - scheduled
 
 
 def _run_name() -> str:
@@ -282,9 +319,17 @@ def monitor(
     recheck_all: bool = False,
     substitutions: dict[str, str] | None = None,
     on_busy: str | None = None,
-) -> CycleResult:
+) -> CycleResult | State:
     """Poll every source once and store what is new: articles, versions, diffs and statements."""
     settings = Settings()
+    late = lateness()
+    if late is not None and late > timedelta(minutes=settings.max_lateness_minutes):
+        # After a pause the scheduler leaves a queue of late runs; one on-time
+        # run catches up on everything (the warehouse is the queue), so the
+        # late ones stand down instead of running back to back.
+        message = f"skipped: started {late} after its scheduled time; the next run catches up"
+        get_run_logger().warning(message)
+        return Cancelled(message=message)
     sources = sources or settings.sources
     wh = Warehouse(db or settings.db)
     config = load_sources(Path(sources), substitutions)
@@ -292,11 +337,7 @@ def monitor(
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     started = datetime.now(UTC)
     with wh.run_lock(wait=(on_busy or settings.on_busy) == "wait"):
-        applied = wh.migrate()
-        if applied:
-            logger.info("warehouse %s: applied migrations %s", wh.path, ", ".join(applied))
-        detector = Detector.from_profile(profile or settings.profile)
-        detector.load_known(load.load_known_statements(wh, detector.profile_name))
+        detector = open_warehouse(wh, profile or settings.profile)
         counts = run_cycle(config, wh, detector, settings, run_id, recheck_all)
         finished = datetime.now(UTC)
         _materialize_lineage(wh, config.sources(), counts)
