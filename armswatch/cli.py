@@ -84,8 +84,16 @@ def sql(
         Path | None, typer.Option("--file", "-f", help="Run the SQL in this file instead.")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="NAME=VALUE, read by the query as getvariable('NAME')."),
+    ] = None,
 ) -> None:
-    """Run a read-only SQL query on the warehouse and print the result."""
+    """Run a read-only SQL query on the warehouse and print the result.
+
+    Bundled queries are in warehouse/queries/; `--file` runs one, `--param`
+    sets the variables it reads (the DuckDB CLI sets them with SET VARIABLE).
+    """
     import duckdb
 
     from armswatch.warehouse.db import Warehouse, WarehouseBusy
@@ -93,12 +101,21 @@ def sql(
     if (query is None) == (file is None):
         err.print("give either a query or --file")
         raise typer.Exit(2)
-    text = query if query is not None else file.read_text("utf-8")
+    text = query if query is not None else _query_text(file)
+    variables = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            err.print(f"--param takes NAME=VALUE, not {item!r}")
+            raise typer.Exit(2)
+        variables[name] = value
     if not Path(db).exists():
         err.print(f"no warehouse at {db}: run `armswatch demo` or `armswatch run` first")
         raise typer.Exit(1)
     try:
         with Warehouse(db, wait_seconds=30).connect(read_only=True) as con:
+            for name, value in variables.items():
+                con.execute(f"SET VARIABLE {name} = ?", [value])
             cursor = con.execute(text)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall() if columns else []
@@ -109,6 +126,23 @@ def sql(
         err.print(f"query failed: {exc}")
         raise typer.Exit(1) from None
     print_rows(columns, rows, fmt)
+
+
+def _query_text(file: Path) -> str:
+    """A query file's SQL; a bare name means the bundled query of that name."""
+    from armswatch.warehouse import queries
+
+    if not file.exists() and file.suffix in ("", ".sql") and "/" not in str(file):
+        try:
+            return queries.load(file.stem)
+        except queries.UnknownQuery as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from None
+    try:
+        return file.read_text("utf-8")
+    except OSError as exc:
+        err.print(f"cannot read {file}: {exc.strerror}")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -195,6 +229,116 @@ def demo(
     except demo_module.DemoRefused as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+@app.command()
+def backfill(
+    sitemap: Annotated[
+        str | None, typer.Option(help="A sitemap or sitemap index: URL or file.")
+    ] = None,
+    url_list: Annotated[
+        Path | None, typer.Option(help="A text file with one article URL a line.")
+    ] = None,
+    feed_archive: Annotated[
+        str | None, typer.Option(help="A feed (RSS/Atom/JSON) with past entries: URL or file.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The source name the articles are filed under.")] = (
+        "backfill"
+    ),
+    db: DbOption = "armswatch.duckdb",
+    min_delay_seconds: Annotated[float, typer.Option(help="Delay between requests to a host.")] = (
+        1.0
+    ),
+    allow_private_hosts: Annotated[
+        bool, typer.Option(help="Allow loopback and private addresses (local archives).")
+    ] = False,
+) -> None:
+    """Ingest past articles from a sitemap, a URL list or a feed archive."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from armswatch import report
+    from armswatch.flows import backfill as backfill_flow
+
+    if not (sitemap or url_list or feed_archive):
+        err.print("give --sitemap, --url-list or --feed-archive")
+        raise typer.Exit(2)
+    with Progress(
+        TextColumn("backfill"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), console=err,
+    ) as bar:
+        job = bar.add_task("backfill", total=None, info="")
+
+        def progress(done, total, counts) -> None:
+            bar.update(job, completed=done, total=total,
+                       info=f"versions={counts.new_versions} statements={counts.new_statements}")
+
+        token = backfill_flow.PROGRESS.set(progress)
+        try:
+            result = backfill_flow.backfill(
+                sitemap=sitemap, url_list=str(url_list) if url_list else None,
+                feed_archive=feed_archive, name=name, db=db,
+                allow_private_hosts=allow_private_hosts, min_delay_seconds=min_delay_seconds,
+            )
+        finally:
+            backfill_flow.PROGRESS.reset(token)
+    report.print_cycle(console, db, result, "backfill")
+
+
+@app.command()
+def reprocess(
+    db: DbOption = "armswatch.duckdb",
+    profile: Annotated[
+        str, typer.Option(help="A bundled topic profile name or a path to a TOML profile.")
+    ] = "nk_russia",
+) -> None:
+    """Detect statements again over every stored version, after a topic profile changed."""
+    from armswatch.flows.reprocess import reprocess as reprocess_flow
+
+    counts = reprocess_flow(db=db, profile=profile)
+    console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="The folder to write into.")],
+    db: DbOption = "armswatch.duckdb",
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Write every public table and view to Parquet or CSV files, one a table."""
+    from armswatch.warehouse.db import Warehouse
+    from armswatch.warehouse.export import export_tables
+
+    if fmt not in ("parquet", "csv"):
+        err.print("--format is parquet or csv")
+        raise typer.Exit(2)
+    with Warehouse(db, wait_seconds=30).connect(read_only=True) as con:
+        written = export_tables(con, out, fmt)
+    for name, (path, rows) in written.items():
+        console.print(f"{name:<22} {rows:>9} rows  {path}")
+
+
+@app.command()
+def serve(
+    sources: Annotated[
+        Path | None, typer.Option(help="The sources file (TOML).", envvar="ARMSWATCH_SOURCES")
+    ] = None,
+    db: DbOption = "armswatch.duckdb",
+    every: Annotated[int, typer.Option(help="Minutes between monitor runs.")] = 15,
+    digest_cron: Annotated[str, typer.Option(help="When the daily digest runs (cron, UTC).")] = (
+        "0 6 * * *"
+    ),
+) -> None:
+    """Run the monitor and digest schedules in this process, without a work pool."""
+    from armswatch.flows.config import ConfigError, Settings, load_sources
+    from armswatch.flows.serve import serve_all
+
+    path = sources or Path(Settings().sources)
+    try:
+        load_sources(path)
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    serve_all(str(path.resolve()), str(Path(db).resolve()), every, digest_cron)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -304,3 +304,33 @@ def table_rows(wh: Warehouse, tables: Sequence[str]) -> dict[str, int]:
     """Row counts of some tables, for asset metadata."""
     with wh.connect(read_only=True) as con:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def versions_in_order(wh: Warehouse, page: int = 500) -> Iterator[VersionRecord]:
+    """Every stored version, oldest fetch first, read a page at a time."""
+    after = None
+    while True:
+        with wh.connect(read_only=True) as con:
+            rows = store.versions_in_order(con, after, page)
+        if not rows:
+            return
+        for fetched_at, article_id, version, text, lang, _title, digest, method in rows:
+            yield VersionRecord(article_id, version, fetched_at, digest, text, lang, method)
+        after = (rows[-1][0], rows[-1][1], rows[-1][2])
+
+
+def replace_detections(
+    wh: Warehouse, profile: str, found: Sequence[tuple[VersionRecord, Sequence[Detection]]]
+) -> dict[str, int]:
+    """Store a full re-detection of a profile in one transaction, replacing the old one."""
+    statements: dict[str, dict[str, Any]] = {}
+    sightings: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    for version, detections in found:
+        s, g, f = detection_rows(detections, {version.article_id: version}, profile)
+        for row in s:
+            statements.setdefault(row["statement_id"], row)
+        sightings += g
+        facts += f  # a statement is new, and so carries its facts, only once
+    with wh.transaction() as con:
+        return store.replace_detections(con, profile, list(statements.values()), sightings, facts)

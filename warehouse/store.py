@@ -310,3 +310,42 @@ def article_states(
     )
     names = [d[0] for d in cur.description]
     return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+
+
+def versions_in_order(
+    con: duckdb.DuckDBPyConnection, after: tuple[Any, str, int] | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """Versions in the order they were fetched, a page at a time (keyset pagination)."""
+    where = "" if after is None else "WHERE (v.fetched_at, v.article_id, v.version) > (?, ?, ?)"
+    return con.execute(
+        f"""
+        SELECT v.fetched_at, v.article_id, v.version, v.text, v.lang, v.title, v.content_hash,
+               v.method
+        FROM article_versions AS v {where}
+        ORDER BY v.fetched_at, v.article_id, v.version
+        LIMIT {int(limit)}
+        """,
+        list(after) if after is not None else [],
+    ).fetchall()
+
+
+def replace_detections(
+    con: duckdb.DuckDBPyConnection,
+    profile: str,
+    statements: Sequence[Row],
+    sightings: Sequence[Row],
+    facts: Sequence[Row],
+) -> dict[str, int]:
+    """Swap every statement of a profile, with its sightings and facts, for new ones.
+
+    Call inside a transaction: readers see either the old detections or the new.
+    """
+    old = "SELECT statement_id FROM statements WHERE profile = ?"
+    con.execute(f"DELETE FROM statement_facts WHERE statement_id IN ({old})", [profile])
+    con.execute(f"DELETE FROM statement_sightings WHERE statement_id IN ({old})", [profile])
+    con.execute("DELETE FROM statements WHERE profile = ?", [profile])
+    return {
+        "statements": insert_new(con, "statements", statements),
+        "sightings": insert_new(con, "statement_sightings", sightings),
+        "facts": insert_new(con, "statement_facts", facts),
+    }

@@ -1,0 +1,26 @@
+-- digest_statements_per_day: how many statements were seen for the first
+-- time on each day of the digest's window, by stance (days are UTC; days
+-- with none are absent). The digest's stacked-bar chart.
+--
+-- Parameters (DuckDB variables; an unset one takes its default):
+--   day   DATE     the last day of the window              default: today (UTC)
+--   days  INTEGER  how many days the window spans          default: 30
+--
+--   armswatch sql --file warehouse/queries/digest_statements_per_day.sql --param day=2024-06-03
+--   duckdb -readonly armswatch.duckdb
+--     SET VARIABLE day = DATE '2024-06-03';
+--     .read warehouse/queries/digest_statements_per_day.sql
+WITH params AS (
+    SELECT coalesce(getvariable('day')::DATE, (now() AT TIME ZONE 'UTC')::DATE) AS day,
+           greatest(coalesce(getvariable('days')::INTEGER, 30), 1) AS days
+),
+stamped AS (
+    SELECT (s.first_seen_at AT TIME ZONE 'UTC')::DATE AS day, s.stance
+    FROM statements AS s
+)
+SELECT t.day, t.stance, count(*) AS statements
+FROM stamped AS t
+CROSS JOIN params AS p
+WHERE t.day BETWEEN p.day - (p.days - 1) AND p.day
+GROUP BY t.day, t.stance
+ORDER BY t.day, t.stance;

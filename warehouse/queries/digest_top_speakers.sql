@@ -1,0 +1,38 @@
+-- digest_top_speakers: the speakers quoted most in the digest's window —
+-- how many of their statements were seen (again or for the first time), how
+-- many were new, and in how many articles. The outlet's own voice (no
+-- speaker) is left out.
+--
+-- Parameters (DuckDB variables; an unset one takes its default):
+--   day   DATE     the last day of the window (UTC)        default: today (UTC)
+--   days  INTEGER  how many days the window spans          default: 30
+--   top   INTEGER  how many speakers                       default: 10
+--
+--   armswatch sql --file warehouse/queries/digest_top_speakers.sql --param day=2024-06-03
+--   duckdb -readonly armswatch.duckdb
+--     SET VARIABLE day = DATE '2024-06-03';
+--     .read warehouse/queries/digest_top_speakers.sql
+WITH params AS (
+    SELECT coalesce(getvariable('day')::DATE, (now() AT TIME ZONE 'UTC')::DATE) AS day,
+           greatest(coalesce(getvariable('days')::INTEGER, 30), 1) AS days,
+           coalesce(getvariable('top')::INTEGER, 10) AS top
+),
+seen AS (
+    SELECT s.speaker, s.statement_id, s.first_seen_at, g.article_id
+    FROM statement_sightings AS g
+    JOIN statements AS s USING (statement_id)
+    CROSS JOIN params AS p
+    WHERE s.speaker IS NOT NULL
+      AND (g.seen_at AT TIME ZONE 'UTC')::DATE BETWEEN p.day - (p.days - 1) AND p.day
+)
+SELECT speaker,
+       count(DISTINCT statement_id) AS statements,
+       count(DISTINCT statement_id) FILTER (
+           WHERE (first_seen_at AT TIME ZONE 'UTC')::DATE
+                 BETWEEN (SELECT day - (days - 1) FROM params) AND (SELECT day FROM params)
+       ) AS new_statements,
+       count(DISTINCT article_id) AS articles
+FROM seen
+GROUP BY speaker
+ORDER BY statements DESC, articles DESC, speaker
+LIMIT (SELECT top FROM params);
