@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+# Errors print as plain text: whole lines (for grep and logs) and no markup, since
+# messages quote user input such as "[[source]]".
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False, style="red")
 
 DbOption = Annotated[
     str, typer.Option("--db", help="The DuckDB warehouse file.", envvar="ARMSWATCH_DB")
@@ -202,7 +204,7 @@ def run(
     try:
         load_sources(path)  # fail on a bad file before Prefect starts
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc))
         raise typer.Exit(2) from None
     from armswatch import report
     from armswatch.flows.monitor import monitor
@@ -227,7 +229,7 @@ def demo(
     try:
         demo_module.run_demo(db, console)
     except demo_module.DemoRefused as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -336,7 +338,7 @@ def serve(
     try:
         load_sources(path)
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc))
         raise typer.Exit(2) from None
     serve_all(str(path.resolve()), str(Path(db).resolve()), every, digest_cron)
 
