@@ -106,7 +106,7 @@ def test_unchanged_feeds_are_not_refetched(site, tmp_path):
     fetched = [r for r in site.requests if "/news/" in r.path]
     assert fetched == []
     feeds = [r for r in site.requests if r.path.endswith("world.xml")]
-    assert feeds and all(r.headers.get("If-None-Match") for r in feeds)
+    assert feeds and all(r.headers.get("if-none-match") for r in feeds)
 
 
 def test_run_publishes_artifacts_events_feed_and_assets(site, tmp_path):

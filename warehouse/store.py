@@ -69,6 +69,21 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 
+# The natural key of each table. Writers insert what is not there yet and
+# merge what is, by these keys, instead of relying on ON CONFLICT: a DuckLake
+# warehouse has no PRIMARY KEY constraints to conflict on.
+KEYS: dict[str, tuple[str, ...]] = {
+    "sources": ("name",),
+    "feed_polls": ("source", "polled_at"),
+    "feed_entries": ("source", "entry_key"),
+    "articles": ("article_id",),
+    "article_versions": ("article_id", "version"),
+    "article_diffs": ("article_id", "to_version"),
+    "statements": ("statement_id",),
+    "statement_sightings": ("article_id", "version", "sentence_index", "statement_id"),
+    "statement_facts": ("statement_id", "fact_index"),
+}
+
 _counter = itertools.count()
 
 
@@ -88,15 +103,25 @@ def _registered(con: duckdb.DuckDBPyConnection, kind: str, rows: Sequence[Row]) 
     return name
 
 
+def _on(table: str, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in KEYS[table])
+
+
 def insert_new(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Row]) -> int:
-    """Insert rows whose key is not there yet; return how many were new."""
+    """Insert rows whose key is not there yet (the first of a batch's duplicates wins)."""
     if not rows:
         return 0
     name = _registered(con, table, rows)
     try:
         cols = ", ".join(SCHEMAS[table].names)
+        keys = ", ".join(KEYS[table])
         inserted = con.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} ON CONFLICT DO NOTHING"
+            f"""
+            INSERT INTO {table} ({cols})
+            SELECT {cols} FROM {name} AS b
+            WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_on(table, "t", "b")})
+            QUALIFY row_number() OVER (PARTITION BY {keys}) = 1
+            """
         ).fetchone()
         return int(inserted[0]) if inserted else 0
     finally:
@@ -126,14 +151,15 @@ def record_polls(
         name = _registered(con, "sources", sources)
         con.execute(
             f"""
-            INSERT INTO sources SELECT * FROM {name}
-            ON CONFLICT (name) DO UPDATE SET
-                url = excluded.url, lang = excluded.lang, tags = excluded.tags,
-                etag = coalesce(excluded.etag, sources.etag),
-                last_modified = coalesce(excluded.last_modified, sources.last_modified),
-                body_hash = coalesce(excluded.body_hash, sources.body_hash),
-                last_polled_at = excluded.last_polled_at,
-                last_ok_at = coalesce(excluded.last_ok_at, sources.last_ok_at)
+            MERGE INTO sources USING {name} AS e ON sources.name = e.name
+            WHEN MATCHED THEN UPDATE SET
+                url = e.url, lang = e.lang, tags = e.tags,
+                etag = coalesce(e.etag, sources.etag),
+                last_modified = coalesce(e.last_modified, sources.last_modified),
+                body_hash = coalesce(e.body_hash, sources.body_hash),
+                last_polled_at = e.last_polled_at,
+                last_ok_at = coalesce(e.last_ok_at, sources.last_ok_at)
+            WHEN NOT MATCHED THEN INSERT BY NAME
             """
         )
         con.unregister(name)
@@ -142,7 +168,7 @@ def record_polls(
         name = _registered(con, "feed_entries", entries)
         new_rows = con.execute(
             f"""
-            SELECT e.source, count(*) FROM {name} AS e
+            SELECT e.source, count(DISTINCT e.entry_key) FROM {name} AS e
             ANTI JOIN feed_entries AS f USING (source, entry_key)
             GROUP BY e.source
             """
@@ -150,30 +176,37 @@ def record_polls(
         new_by_source = dict(new_rows)
         con.execute(
             f"""
-            INSERT INTO feed_entries SELECT * FROM {name}
-            ON CONFLICT (source, entry_key) DO UPDATE SET
-                url = excluded.url, article_id = excluded.article_id,
-                title = coalesce(excluded.title, feed_entries.title),
-                summary = coalesce(excluded.summary, feed_entries.summary),
-                published_at = coalesce(excluded.published_at, feed_entries.published_at),
-                updated_at = coalesce(excluded.updated_at, feed_entries.updated_at),
-                last_seen_at = excluded.last_seen_at
+            MERGE INTO feed_entries USING (
+                SELECT * FROM {name} QUALIFY row_number() OVER (PARTITION BY source, entry_key) = 1
+            ) AS e ON feed_entries.source = e.source AND feed_entries.entry_key = e.entry_key
+            WHEN MATCHED THEN UPDATE SET
+                url = e.url, article_id = e.article_id,
+                title = coalesce(e.title, feed_entries.title),
+                summary = coalesce(e.summary, feed_entries.summary),
+                published_at = coalesce(e.published_at, feed_entries.published_at),
+                updated_at = coalesce(e.updated_at, feed_entries.updated_at),
+                last_seen_at = e.last_seen_at
+            WHEN NOT MATCHED THEN INSERT BY NAME
             """
         )
         # One article per canonical URL, whichever source offered it first.
         con.execute(
             f"""
-            INSERT INTO articles (article_id, canonical_url, source, title, published_at, lang,
-                                  first_seen_at, last_seen_at, status, feed_updated_at,
-                                  next_check_at)
-            SELECT article_id, arg_min(url, first_seen_at), arg_min(source, first_seen_at),
-                   arg_min(title, first_seen_at), min(published_at), arg_min(lang, first_seen_at),
-                   min(first_seen_at), max(last_seen_at), 'pending',
-                   max(coalesce(updated_at, published_at)), min(first_seen_at)
-            FROM {name} GROUP BY article_id
-            ON CONFLICT (article_id) DO UPDATE SET
-                last_seen_at = greatest(articles.last_seen_at, excluded.last_seen_at),
-                feed_updated_at = greatest(articles.feed_updated_at, excluded.feed_updated_at)
+            MERGE INTO articles USING (
+                SELECT article_id, arg_min(url, first_seen_at) AS canonical_url,
+                       arg_min(source, first_seen_at) AS source,
+                       arg_min(title, first_seen_at) AS title,
+                       min(published_at) AS published_at, arg_min(lang, first_seen_at) AS lang,
+                       min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at,
+                       'pending' AS status,
+                       max(coalesce(updated_at, published_at)) AS feed_updated_at,
+                       min(first_seen_at) AS next_check_at
+                FROM {name} GROUP BY article_id
+            ) AS e ON articles.article_id = e.article_id
+            WHEN MATCHED THEN UPDATE SET
+                last_seen_at = greatest(articles.last_seen_at, e.last_seen_at),
+                feed_updated_at = greatest(articles.feed_updated_at, e.feed_updated_at)
+            WHEN NOT MATCHED THEN INSERT BY NAME
             """
         )
         con.unregister(name)
