@@ -18,7 +18,12 @@ import duckdb
 log = logging.getLogger("armswatch.warehouse")
 
 MEMORY = ":memory:"
+LAKE_PREFIX = "ducklake:"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# DuckLake keeps no PRIMARY KEY or UNIQUE constraints; the writers enforce the
+# natural keys themselves (warehouse/store.py KEYS), so a lake drops them.
+_TABLE_KEY = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)", re.IGNORECASE)
+_COLUMN_KEY = re.compile(r"\s+(?:PRIMARY KEY|UNIQUE)\b", re.IGNORECASE)
 
 
 class WarehouseBusy(Exception):
@@ -31,6 +36,34 @@ class RunInProgress(Exception):
 
 class MigrationError(Exception):
     """A schema migration failed; the warehouse was left as it was before it."""
+
+
+class ExtensionUnavailable(Exception):
+    """A DuckDB extension the warehouse needs could not be loaded."""
+
+
+def for_lake(sql: str) -> str:
+    """A migration's DDL without the key constraints DuckLake does not support."""
+    return _COLUMN_KEY.sub("", _TABLE_KEY.sub("", sql))
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load an extension: its registry package (offline) if installed, else DuckDB's own."""
+    try:
+        from duckdb_extensions import import_extension
+    except ImportError:
+        import_extension = None
+    try:
+        if import_extension is not None:
+            import_extension(name, con=con)
+        else:
+            con.execute(f"INSTALL {name}")
+        con.execute(f"LOAD {name}")
+    except (duckdb.Error, ModuleNotFoundError) as exc:
+        raise ExtensionUnavailable(
+            f"DuckDB extension {name!r} is unavailable ({exc}); install armswatch[lake] "
+            "or let DuckDB reach its extension repository"
+        ) from None
 
 
 def migrations() -> list[tuple[str, str]]:
@@ -46,10 +79,12 @@ def migrate(
     con: duckdb.DuckDBPyConnection, bundled: list[tuple[str, str]] | None = None
 ) -> list[str]:
     """Apply the migrations not yet recorded in schema_migrations; return the names applied."""
-    con.execute(
+    lake = is_lake(con)
+    ddl = (
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
+    con.execute(for_lake(ddl) if lake else ddl)
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
     applied = []
     for name, sql in migrations() if bundled is None else bundled:
@@ -59,7 +94,7 @@ def migrate(
         # whole migration together with its record.
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(sql)
+            con.execute(for_lake(sql) if lake else sql)
             con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
             con.execute("COMMIT")
         except duckdb.Error as exc:
@@ -68,6 +103,14 @@ def migrate(
         log.info("applied migration %s", name)
         applied.append(name)
     return applied
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's current catalog is a DuckLake."""
+    row = con.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row) and row[0] == "ducklake"
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:
@@ -104,14 +147,42 @@ class Warehouse:
 
     path: str = "armswatch.duckdb"
     wait_seconds: float = 60.0
+    # Where a new DuckLake puts its Parquet files (a folder or s3://…); an
+    # existing lake remembers its own.
+    data_path: str | None = None
     _memory: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.path = str(self.path)
         if self.path == MEMORY:
             self._memory = duckdb.connect(MEMORY)
-        else:
+        elif not self.lake:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def lake(self) -> bool:
+        """A DuckLake (`ducklake:<catalog>`): several processes may write it at once."""
+        return self.path.startswith(LAKE_PREFIX)
+
+    def _attach_lake(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        try:
+            load_extension(con, "ducklake")
+            if self.path.startswith(f"{LAKE_PREFIX}postgres:"):
+                load_extension(con, "postgres_scanner")
+            options = []
+            if self.data_path:
+                options.append(f"DATA_PATH '{self.data_path.replace(chr(39), chr(39) * 2)}'")
+            if read_only:
+                options.append("READ_ONLY")
+            target = self.path.replace("'", "''")
+            suffix = f" ({', '.join(options)})" if options else ""
+            con.execute(f"ATTACH '{target}' AS lake{suffix}")
+            con.execute("USE lake")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -119,7 +190,9 @@ class Warehouse:
         if self._memory is not None:
             yield self._memory.cursor()
             return
-        con = _open(self.path, read_only, self.wait_seconds)
+        con = self._attach_lake(read_only) if self.lake else _open(
+            self.path, read_only, self.wait_seconds
+        )
         try:
             yield con
         finally:
@@ -144,7 +217,8 @@ class Warehouse:
     @contextlib.contextmanager
     def run_lock(self, wait: bool = False, wait_seconds: float = 3600.0) -> Iterator[None]:
         """Keep a second monitor run off this warehouse: wait for the first, or refuse at once."""
-        if self._memory is not None:
+        if self._memory is not None or self.lake:
+            # A lake takes several writers; sharding keeps them off each other's sources.
             yield
             return
         lock_path = f"{self.path}.lock"
