@@ -29,7 +29,7 @@ def serve_all(sources: str, db: str, every_minutes: int = 15, digest_cron: str =
         digest.to_deployment(
             name="digest",
             cron=digest_cron,
-            parameters={"db": db},
+            parameters={"db": db, "day": "yesterday"},
             concurrency_limit=ONE_AT_A_TIME,
             tags=["armswatch"],
         ),

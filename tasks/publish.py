@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from armswatch.tasks.escape import clean_text, escape_markdown, markdown_link, safe_url
+
 log = logging.getLogger("armswatch.publish")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-_SPACE = re.compile(r"\s+")
+def _short(text: str | None, limit: int) -> str:
+    text = clean_text(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def escape_markdown(text: str | None, limit: int = 1000) -> str:
-    """Web text made inert for markdown: no HTML, links, images, emphasis or table breaks."""
-    if not text:
-        return ""
-    text = _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
-
-
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL fit to link to, or None; anything else (javascript:, data:) is dropped."""
-    if url and re.match(r"^https?://[^\s<>\"'`]+$", url):
-        return url
-    return None
-
-
-def markdown_link(text: str, url: str | None) -> str:
-    link = safe_url(url)
-    label = escape_markdown(text, 200)
-    # Parentheses and spaces would end a markdown link target early.
-    return f"[{label}](<{link}>)" if link else label
+def escape_short(text: str | None, limit: int = 1000) -> str:
+    """Web text cut to `limit` characters, then made inert for markdown."""
+    return escape_markdown(_short(text, limit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,21 +38,21 @@ def summary_markdown(report: RunReport, limit: int = 50) -> str:
     lines = ["# armswatch monitor run", "", f"`{report.counts_line}`", ""]
     lines += [f"## New statements ({len(report.new_statements)})", ""]
     for row in report.new_statements[:limit]:
-        speaker = escape_markdown(row.get("speaker") or "(the outlet)", 200)
+        speaker = escape_short(row.get("speaker") or "(the outlet)", 200)
         link = markdown_link(row.get("source") or "", row.get("url"))
         lines.append(
-            f"- **{escape_markdown(row['stance'], 20)}** · {speaker}: "
-            f"{escape_markdown(row['text'])} — {link}"
+            f"- **{escape_short(row['stance'], 20)}** · {speaker}: "
+            f"{escape_short(row['text'])} — {link}"
         )
     if len(report.new_statements) > limit:
         lines.append(f"- … and {len(report.new_statements) - limit} more")
     lines += ["", f"## Known statements seen again ({len(report.sightings)})", ""]
     for row in report.sightings[:limit]:
-        speaker = escape_markdown(row.get("speaker") or "(the outlet)", 200)
+        speaker = escape_short(row.get("speaker") or "(the outlet)", 200)
         link = markdown_link(row.get("source") or "", row.get("url"))
         lines.append(
-            f"- {speaker} ({escape_markdown(row['stance'], 20)}): "
-            f"{escape_markdown(row['sentence'])} — {link}"
+            f"- {speaker} ({escape_short(row['stance'], 20)}): "
+            f"{escape_short(row['sentence'])} — {link}"
         )
     lines += ["", f"## Changed articles ({len(report.changes)})", ""]
     for row in report.changes[:limit]:
@@ -79,8 +60,8 @@ def summary_markdown(report: RunReport, limit: int = 50) -> str:
             f"- {markdown_link(row.get('title') or row['url'], row['url'])} "
             f"v{row['from_version']}→v{row['to_version']}"
         )
-        lines += [f"  - \\+ {escape_markdown(s)}" for s in row["added_sentences"][:20]]
-        lines += [f"  - \\− {escape_markdown(s)}" for s in row["removed_sentences"][:20]]
+        lines += [f"  - \\+ {escape_short(s)}" for s in row["added_sentences"][:20]]
+        lines += [f"  - \\− {escape_short(s)}" for s in row["removed_sentences"][:20]]
     return "\n".join(lines) + "\n"
 
 
@@ -89,12 +70,12 @@ def statements_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     return [
         {
             "first_seen_at": f"{row['first_seen_at']:%Y-%m-%d %H:%M}",
-            "speaker": escape_markdown(row.get("speaker") or "(the outlet)", 200),
-            "stance": escape_markdown(row["stance"], 20),
-            "statement": escape_markdown(row["text"], 500),
-            "source": escape_markdown(row.get("source"), 100),
-            "url": escape_markdown(safe_url(row.get("url")) or "", 500),
-            "statement_id": escape_markdown(row["statement_id"], 64),
+            "speaker": escape_short(row.get("speaker") or "(the outlet)", 200),
+            "stance": escape_short(row["stance"], 20),
+            "statement": escape_short(row["text"], 500),
+            "source": escape_short(row.get("source"), 100),
+            "url": escape_short(safe_url(row.get("url")) or "", 500),
+            "statement_id": escape_short(row["statement_id"], 64),
         }
         for row in rows
     ]

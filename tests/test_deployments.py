@@ -1,4 +1,4 @@
-"""armswatch as a Prefect shop runs it: a real server, deployments, a worker, artifacts, events, UI."""
+"""armswatch run as a Prefect shop runs it: server, deployments, worker, artifacts, events, UI."""
 
 from __future__ import annotations
 

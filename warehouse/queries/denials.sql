@@ -28,7 +28,8 @@ denials AS (
 ),
 reach AS (
     SELECT g.statement_id, count(DISTINCT g.article_id) AS articles,
-           list_sort(list_distinct(list(coalesce(g.lang, a.lang)))) AS languages
+           list_sort(list_distinct(list(coalesce(g.lang, a.lang))
+               FILTER (WHERE coalesce(g.lang, a.lang) IS NOT NULL))) AS languages
     FROM statement_sightings AS g
     JOIN articles AS a USING (article_id)
     WHERE g.statement_id IN (SELECT statement_id FROM denials)

@@ -26,7 +26,7 @@ seen AS (
 ),
 counted AS (
     SELECT statement_id, count(DISTINCT article_id) AS articles, count(*) AS sightings,
-           list_sort(list_distinct(list(lang))) AS languages
+           list_sort(list_distinct(list(lang) FILTER (WHERE lang IS NOT NULL))) AS languages
     FROM seen
     GROUP BY statement_id
 )

@@ -5,8 +5,9 @@
 -- was first seen in (when we first saw it, if that article has none).
 --
 -- Parameters (DuckDB variables; an unset one takes its default):
---   weapon  VARCHAR      weapons whose name contains this (case-insensitive)  default: every weapon
---   since   TIMESTAMPTZ  reported after this moment                           default: the beginning
+--   weapon  VARCHAR      weapons whose name contains this        default: every weapon
+--                        (case-insensitive)
+--   since   TIMESTAMPTZ  reported after this moment              default: the beginning
 --
 --   armswatch sql --file warehouse/queries/estimates_over_time.sql --param weapon=shell
 --   duckdb -readonly armswatch.duckdb

@@ -4,10 +4,11 @@
 -- row per statement and language; `languages` counts them.
 --
 -- Parameters (DuckDB variables; an unset one takes its default):
---   since          TIMESTAMPTZ  statements seen (in any language) after this   default: the beginning
---   min_languages  INTEGER      at least this many languages                   default: 2
+--   since          TIMESTAMPTZ  seen (in any language) after this    default: the beginning
+--   min_languages  INTEGER      in at least this many languages      default: 2
 --
---   armswatch sql --file warehouse/queries/restatements_across_languages.sql --param min_languages=3
+--   armswatch sql --file warehouse/queries/restatements_across_languages.sql \
+--       --param min_languages=3
 --   duckdb -readonly armswatch.duckdb
 --     SET VARIABLE min_languages = 3;
 --     .read warehouse/queries/restatements_across_languages.sql
