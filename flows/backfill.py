@@ -91,7 +91,7 @@ def backfill(
             "https://backfill.invalid/",
         )}],
     )
-    wh = Warehouse(db or settings.db)
+    wh = settings.warehouse(db)
     urls = list_urls(sitemap, url_list, feed_archive, config)
     total = len(urls)
     logger.info("backfill %s: %d URLs listed", name, total)
@@ -108,10 +108,10 @@ def backfill(
 
     counts = CycleCounts()
     with wh.run_lock(wait=True):
-        detector = open_warehouse(wh, profile or settings.profile)
+        identity = open_warehouse(wh, profile or settings.profile)
         source = config.sources()[0]
         counts.entries_new = queue_articles(wh, source, urls, run_id)
-        process_due(wh, detector, settings, http_policy(config), counts, on_batch=report)
+        process_due(wh, identity, settings, http_policy(config), counts, on_batch=report)
     update_progress_artifact(artifact_id, progress=100.0)
     logger.info("%s", counts.line())
     return CycleResult(run_id, started, datetime.now(UTC), counts)

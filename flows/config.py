@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from armswatch.tasks.models import Source
+from armswatch.warehouse.db import Warehouse
 
 DEFAULT_SOURCES = Path(__file__).resolve().parent.parent / "deploy" / "sources.toml"
 
@@ -106,6 +107,23 @@ class Settings(BaseSettings):
     max_articles_per_run: Annotated[int, Field(ge=0)] = 10_000
     on_busy: Literal["wait", "exit"] = "exit"
     max_lateness_minutes: Annotated[float, Field(gt=0)] = 10.0
+    # "i/n": this worker polls the i-th of n shards of the sources (and fetches
+    # only their articles), so n workers never poll one source in one cycle.
+    shard: Annotated[str, Field(pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")] | None = None
+    # Where a new DuckLake warehouse (ARMSWATCH_DB=ducklake:…) keeps its data files.
+    lake_data_path: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_in_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            index, count = (int(x) for x in value.split("/"))
+            if index > count:
+                raise ValueError(f"shard {value}: the index cannot exceed the count")
+        return value
+
+    def warehouse(self, db: str | None = None) -> Warehouse:
+        return Warehouse(db or self.db, data_path=self.lake_data_path)
     # Where each run writes the Atom feed of new statements; beside the
     # warehouse when unset, nowhere when "".
     statements_feed: str | None = None

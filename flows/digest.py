@@ -83,7 +83,9 @@ def report_day(day: str | None, now: datetime) -> date:
 
 
 def default_out_dir(db: str) -> Path:
-    """A `reports/` folder beside the warehouse file."""
+    """A `reports/` folder beside the warehouse file (for a lake: in the working directory)."""
+    if db.startswith("ducklake:"):
+        return Path("reports").resolve()
     return Path(db).resolve().parent / "reports"
 
 
@@ -92,14 +94,16 @@ def digest(
     db: str | None = None, day: str | None = None, out_dir: str | None = None
 ) -> DigestFiles:
     """Write the day's digest (HTML and PNG charts) and publish it as a markdown artifact."""
-    db = db or Settings().db
-    if not Path(db).is_file():
+    settings = Settings()
+    wh = settings.warehouse(db)
+    db = wh.path
+    if not wh.lake and not Path(db).is_file():
         raise FileNotFoundError(f"no warehouse at {db}")
     on = report_day(day, datetime.now(UTC))
     target = Path(out_dir) if out_dir else default_out_dir(db)
     logger = get_run_logger()
 
-    data = read_warehouse(Warehouse(db), on)
+    data = read_warehouse(wh, on)
     report = render_report(data)
     files = write_report(report, target)
     artifact_id = publish_artifact(report, files)

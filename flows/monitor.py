@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.assets import Asset, AssetProperties, add_asset_metadata, materialize
@@ -31,6 +33,7 @@ from armswatch.tasks.models import (
     VersionRecord,
 )
 from armswatch.warehouse.db import Warehouse
+from armswatch.warehouse.store import StaleStatements
 
 
 @dataclass
@@ -138,8 +141,19 @@ def write_batch(
     detections: list[Detection],
     profile: str,
     batch: int,
+    epoch: int | None = None,
 ) -> load.BatchCounts:
-    return load.record_batch(wh, now, pages, texts, versions, skipped, detections, profile)
+    return load.record_batch(
+        wh, now, pages, texts, versions, skipped, detections, profile, epoch
+    )
+
+
+def in_shard(name: str, shard: str | None) -> bool:
+    """Whether a source belongs to shard "i/n" (1-based); every source does without shards."""
+    if not shard:
+        return True
+    index, count = (int(x) for x in shard.split("/"))
+    return zlib.crc32(name.encode("utf-8")) % count == index - 1
 
 
 def asset_key(db: str, table: str) -> str:
@@ -221,23 +235,46 @@ def publish_run(
     return report
 
 
+@dataclass
+class Identity:
+    """The detector with the statements it knows, and the statement epoch it knows them at."""
+
+    detector: Detector
+    epoch: int
+    profile: str
+
+    @classmethod
+    def load(cls, wh: Warehouse, profile: str) -> Identity:
+        detector = Detector.from_profile(profile)
+        known, epoch = load.load_known_statements(wh, detector.profile_name)
+        detector.load_known(known)
+        return cls(detector, epoch, profile)
+
+
+# A batch whose statements lost a race with another writer is detected again
+# with what is known now; a few rounds settle any race between two workers.
+MAX_WRITE_ATTEMPTS = 5
+
+
 def process_due(
     wh: Warehouse,
-    detector: Detector,
+    identity: Identity,
     settings: Settings,
     policy: HttpPolicy,
     counts: CycleCounts,
     delays: dict[str, float | None] | None = None,
     recheck_all: bool = False,
     on_batch: Callable[[int, CycleCounts], None] | None = None,
+    sources: list[str] | None = None,
 ) -> CycleCounts:
     """Fetch, extract, diff, detect and write every due article, one bounded batch at a time."""
+    logger = get_run_logger()
     attempted: set[str] = set()
     batch = 0
     while len(attempted) < settings.max_articles_per_run:
         now = datetime.now(UTC)
         room = min(settings.batch_size, settings.max_articles_per_run - len(attempted))
-        requests = load.plan_fetches(wh, now, room, attempted, recheck_all, delays)
+        requests = load.plan_fetches(wh, now, room, attempted, recheck_all, delays, sources)
         if not requests:
             break
         batch += 1
@@ -246,10 +283,20 @@ def process_due(
         texts = extract_texts(pages, requests, settings.extract_workers, batch)
         usable = [t for t in texts if t is not None]
         versions, skipped = diff_versions(usable, wh, now, batch)
-        detections = detect_statements(versions, usable, detector, batch)
-        written = write_batch(
-            wh, now, pages, texts, versions, skipped, detections, detector.profile_name, batch
-        )
+        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+            detections = detect_statements(versions, usable, identity.detector, batch)
+            try:
+                written = write_batch(
+                    wh, now, pages, texts, versions, skipped, detections,
+                    identity.detector.profile_name, batch, identity.epoch,
+                )
+                break
+            except (StaleStatements, duckdb.TransactionException) as exc:
+                if attempt == MAX_WRITE_ATTEMPTS:
+                    raise
+                logger.info("batch %d: %s; detecting it again (attempt %d)", batch, exc, attempt)
+                identity = Identity.load(wh, identity.profile)
+        identity.epoch = written.epoch
         counts.fetched += written.fetched
         counts.failed += written.failed
         counts.new_articles += written.new_articles
@@ -262,28 +309,26 @@ def process_due(
     return counts
 
 
-def open_warehouse(wh: Warehouse, profile: str) -> Detector:
+def open_warehouse(wh: Warehouse, profile: str) -> Identity:
     """Migrate the warehouse and load the detector with the statements it already knows."""
     applied = wh.migrate()
     if applied:
         get_run_logger().info("warehouse %s: applied migrations %s", wh.path, ", ".join(applied))
-    detector = Detector.from_profile(profile)
-    detector.load_known(load.load_known_statements(wh, detector.profile_name))
-    return detector
+    return Identity.load(wh, profile)
 
 
 def run_cycle(
     config: SourcesFile,
     wh: Warehouse,
-    detector: Detector,
+    identity: Identity,
     settings: Settings,
     run_id: str,
     recheck_all: bool = False,
 ) -> CycleCounts:
-    """One monitor cycle, under the caller's run lock."""
+    """One monitor cycle over this worker's shard of the sources, under the caller's run lock."""
     logger = get_run_logger()
     counts = CycleCounts()
-    sources = config.sources()
+    sources = [s for s in config.sources() if in_shard(s.name, settings.shard)]
     policy = http_policy(config)
     polls = poll_feeds(sources, wh, policy)
     new_entries = record_polls(wh, sources, polls, run_id)
@@ -295,7 +340,9 @@ def run_cycle(
             logger.warning("source %s failed: %s", poll.source, poll.error)
 
     delays = {s.name: s.min_delay_seconds for s in sources}
-    process_due(wh, detector, settings, policy, counts, delays, recheck_all)
+    # Articles go with their source, so two shards never fetch the same one.
+    mine = [s.name for s in sources] if settings.shard else None
+    process_due(wh, identity, settings, policy, counts, delays, recheck_all, sources=mine)
     return counts
 
 
@@ -331,14 +378,14 @@ def monitor(
         get_run_logger().warning(message)
         return Cancelled(message=message)
     sources = sources or settings.sources
-    wh = Warehouse(db or settings.db)
+    wh = settings.warehouse(db)
     config = load_sources(Path(sources), substitutions)
     logger = get_run_logger()
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     started = datetime.now(UTC)
     with wh.run_lock(wait=(on_busy or settings.on_busy) == "wait"):
-        detector = open_warehouse(wh, profile or settings.profile)
-        counts = run_cycle(config, wh, detector, settings, run_id, recheck_all)
+        identity = open_warehouse(wh, profile or settings.profile)
+        counts = run_cycle(config, wh, identity, settings, run_id, recheck_all)
         finished = datetime.now(UTC)
         _materialize_lineage(wh, config.sources(), counts)
         publish_run(wh, settings, started, finished, counts)

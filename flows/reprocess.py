@@ -38,7 +38,7 @@ def reprocess(db: str | None = None, profile: str | None = None) -> dict[str, in
     keep their ids.
     """
     settings = Settings()
-    wh = Warehouse(db or settings.db)
+    wh = settings.warehouse(db)
     logger = get_run_logger()
     with wh.run_lock(wait=True):
         wh.migrate()

@@ -44,6 +44,7 @@ class BatchCounts:
     changed_articles: int
     statements: int
     sightings: int
+    epoch: int  # the statement epoch after this batch
 
 
 def next_check(now: datetime, born: datetime | None) -> datetime | None:
@@ -116,10 +117,11 @@ def plan_fetches(
     exclude: Iterable[str] = (),
     recheck_all: bool = False,
     delays: Mapping[str, float | None] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> list[FetchRequest]:
-    """The next batch of articles to fetch, oldest obligations first."""
+    """The next batch of articles to fetch, oldest obligations first; only of `sources` if given."""
     with wh.connect(read_only=True) as con:
-        rows = store.due_articles(con, now, limit, exclude, recheck_all)
+        rows = store.due_articles(con, now, limit, exclude, recheck_all, sources)
     delays = delays or {}
     return [FetchRequest(**row, min_delay_seconds=delays.get(row["source"])) for row in rows]
 
@@ -130,10 +132,14 @@ def previous_versions(wh: Warehouse, article_ids: Sequence[str]) -> dict[str, Pr
     return {aid: PreviousVersion(aid, *values) for aid, values in rows.items()}
 
 
-def load_known_statements(wh: Warehouse, profile: str) -> list[KnownStatement]:
+def load_known_statements(wh: Warehouse, profile: str) -> tuple[list[KnownStatement], int]:
+    """The statements a profile knows and the statement epoch, from one snapshot."""
     with wh.connect(read_only=True) as con:
+        con.execute("BEGIN TRANSACTION")
         rows = store.known_statements(con, profile)
-    return [KnownStatement(*row) for row in rows]
+        epoch = store.statement_epoch(con)
+        con.execute("COMMIT")
+    return [KnownStatement(*row) for row in rows], epoch
 
 
 def record_batch(
@@ -145,8 +151,13 @@ def record_batch(
     skipped: Sequence[Skipped],
     detections: Sequence[Detection],
     profile: str,
+    expected_epoch: int | None = None,
 ) -> BatchCounts:
-    """Store one batch — versions, diffs, statements, sightings, facts and fetch state — at once."""
+    """Store one batch — versions, diffs, statements, sightings, facts and fetch state — at once.
+
+    Raises StaleStatements when another writer added statements since
+    `expected_epoch`: detect the batch again with what is known now, and retry.
+    """
     texts = {e.article_id: e for e in extracted if e is not None}
     new_versions = {v.article_id: v for v in versions}
     skip_reasons = {s.article_id: s.reason for s in skipped}
@@ -220,7 +231,8 @@ def record_batch(
     statement_rows, sighting_rows, fact_rows = detection_rows(detections, new_versions, profile)
     with wh.transaction() as con:
         counts = store.record_batch(
-            con, updates, version_rows, diff_rows, statement_rows, sighting_rows, fact_rows
+            con, updates, version_rows, diff_rows, statement_rows, sighting_rows, fact_rows,
+            expected_epoch,
         )
     return BatchCounts(
         fetched=len(pages) - failed,
@@ -230,6 +242,7 @@ def record_batch(
         changed_articles=counts["diffs"],
         statements=counts["statements"],
         sightings=counts["sightings"],
+        epoch=counts["epoch"],
     )
 
 
@@ -303,7 +316,7 @@ def latest_statements(wh: Warehouse, limit: int = 200) -> list[dict[str, Any]]:
 def table_rows(wh: Warehouse, tables: Sequence[str]) -> dict[str, int]:
     """Row counts of some tables, for asset metadata."""
     with wh.connect(read_only=True) as con:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
 def versions_in_order(wh: Warehouse, page: int = 500) -> Iterator[VersionRecord]:

@@ -107,10 +107,10 @@ def migrate(
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the connection's current catalog is a DuckLake."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    return bool(row) and row[0] == "ducklake"
+    ).fetchall()
+    return bool(rows) and rows[0][0] == "ducklake"
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

@@ -24,7 +24,7 @@ def export_tables(
         partial = path.with_name(path.name + ".partial")
         con.execute(f"COPY (SELECT * FROM {name}) TO '{_quoted(partial)}' {options}")
         partial.replace(path)
-        rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
         written[name] = (path, rows)
     return written
 

@@ -122,8 +122,8 @@ def insert_new(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Row]) 
             WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_on(table, "t", "b")})
             QUALIFY row_number() OVER (PARTITION BY {keys}) = 1
             """
-        ).fetchone()
-        return int(inserted[0]) if inserted else 0
+        ).fetchall()
+        return int(inserted[0][0]) if inserted else 0
     finally:
         con.unregister(name)
 
@@ -226,6 +226,7 @@ def due_articles(
     limit: int,
     exclude: Iterable[str] = (),
     recheck_all: bool = False,
+    sources: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Articles to fetch now: never fetched, announced as changed by a feed, or due a re-check."""
     excluded = list(exclude)
@@ -244,6 +245,7 @@ def due_articles(
         ) AS e USING (article_id)
         WHERE a.status IN ('pending', 'ok')
           AND NOT list_contains($exclude, a.article_id)
+          AND ($all_sources OR list_contains($sources, a.source))
           AND ($recheck_all
                OR a.next_check_at <= $now
                OR a.feed_updated_at > coalesce(a.fetched_feed_updated_at, a.feed_updated_at))
@@ -251,7 +253,10 @@ def due_articles(
                  a.article_id
         LIMIT $limit
         """,
-        {"exclude": excluded, "now": now, "limit": limit, "recheck_all": recheck_all},
+        {
+            "exclude": excluded, "now": now, "limit": limit, "recheck_all": recheck_all,
+            "all_sources": sources is None, "sources": list(sources or []),
+        },
     )
     names = [d[0] for d in rows.description]
     return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
@@ -275,6 +280,15 @@ def previous_versions(
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
+class StaleStatements(Exception):
+    """Another writer added statements since this batch's detector loaded what it knows."""
+
+
+def statement_epoch(con: duckdb.DuckDBPyConnection) -> int:
+    [(epoch,)] = con.execute("SELECT max(epoch) FROM statement_epoch").fetchall()
+    return int(epoch or 0)
+
+
 def record_batch(
     con: duckdb.DuckDBPyConnection,
     article_updates: Sequence[Row],
@@ -283,14 +297,26 @@ def record_batch(
     statements: Sequence[Row],
     sightings: Sequence[Row],
     facts: Sequence[Row],
+    expected_epoch: int | None = None,
 ) -> dict[str, int]:
-    """Store what one batch of fetches produced; call inside a transaction."""
+    """Store what one batch of fetches produced; call inside a transaction.
+
+    With `expected_epoch`, a batch that brings statements first checks that
+    no other writer added any since, and raises StaleStatements if one did.
+    """
+    epoch = statement_epoch(con)
+    if statements and expected_epoch is not None:
+        if epoch != expected_epoch:
+            raise StaleStatements(f"statement epoch is {epoch}, the detector knew {expected_epoch}")
+        con.execute("UPDATE statement_epoch SET epoch = epoch + 1")
+        epoch += 1
     counts = {
         "versions": insert_new(con, "article_versions", versions),
         "diffs": insert_new(con, "article_diffs", diffs),
         "statements": insert_new(con, "statements", statements),
         "sightings": insert_new(con, "statement_sightings", sightings),
         "facts": insert_new(con, "statement_facts", facts),
+        "epoch": epoch,
     }
     if article_updates:
         name = _registered(con, "article_updates", article_updates)
@@ -377,6 +403,8 @@ def replace_detections(
     con.execute(f"DELETE FROM statement_facts WHERE statement_id IN ({old})", [profile])
     con.execute(f"DELETE FROM statement_sightings WHERE statement_id IN ({old})", [profile])
     con.execute("DELETE FROM statements WHERE profile = ?", [profile])
+    # Running monitors reload what they know before their next batch.
+    con.execute("UPDATE statement_epoch SET epoch = epoch + 1")
     return {
         "statements": insert_new(con, "statements", statements),
         "sightings": insert_new(con, "statement_sightings", sightings),
