@@ -12,6 +12,8 @@ import simplemma
 _PUNCT_OR_SYMBOL = re.compile(r"[\W_]+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 _LINE_BREAK = re.compile(r"\n+")
+# simplemma has no Japanese or Chinese; their full stops end sentences too.
+_CJK_STOP = re.compile(r"(?<=[。！？])\s*")
 
 # Languages the default topic profile covers; langid is restricted to these
 # plus a few neighbours so that short news text is not labelled as a rare
@@ -38,10 +40,11 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        for sentence in simplemma.split_sentences(line, lang=simplemma_lang):
-            sentence = _SPACE.sub(" ", sentence).strip()
-            if sentence:
-                sentences.append(sentence)
+        for chunk in simplemma.split_sentences(line, lang=simplemma_lang):
+            for sentence in _CJK_STOP.split(chunk):
+                sentence = _SPACE.sub(" ", sentence).strip()
+                if sentence:
+                    sentences.append(sentence)
     return sentences
 
 

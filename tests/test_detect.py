@@ -1,0 +1,614 @@
+"""Statement detection: relevance, speaker, stance, identity, facts and profiles."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from armswatch.tasks.detect import Detector, Profile, ProfileError, detect_documents
+from armswatch.tasks.models import KnownStatement
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+SEED_ID = "000_c6e63929b4a9c927.txt"
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    # One profile per module: its compiled lexicons are shared, each test gets a
+    # fresh identity index through its own Detector.
+    return Profile.load("nk_russia")
+
+
+@pytest.fixture
+def detector(profile: Profile) -> Detector:
+    return Detector(profile)
+
+
+def _one(detector: Detector, text: str, lang: str):
+    found = detector.detect("doc", text, lang)
+    assert found, f"no statement found in {text!r}"
+    return found[0]
+
+
+def _score(gold: Path, rows: list[dict], tmp_path: Path, name: str) -> dict[str, float]:
+    """Run the shared scorer on `rows` and read its figures back."""
+    predicted = tmp_path / f"{name}.jsonl"
+    predicted.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    result = subprocess.run(
+        [sys.executable, str(SHARED / "eval/score_detect.py"), str(gold), str(predicted)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = result.stdout
+    figures = {
+        "f1": float(re.search(r"relevance\[all\]: .*F1=([\d.]+)", out).group(1)),
+        "speaker": float(re.search(r"speaker accuracy .* = ([\d.]+)", out).group(1)),
+        "stance": float(re.search(r"stance accuracy .* = ([\d.]+)", out).group(1)),
+    }
+    for kind in ("same-language", "cross-language"):
+        figures[kind] = float(re.search(rf"identity \[{kind}\].*F1=([\d.]+)", out).group(1))
+    return figures
+
+
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "eval/score_detect.py").exists(),
+    reason=f"the shared scorer and seed are not at {SHARED}",
+)
+
+
+# ---------------------------------------------------------------- scored sets
+
+
+@needs_shared
+def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
+    text = (SHARED / "seed" / SEED_ID).read_text(encoding="utf-8")
+    rows = list(detect_documents([{"id": SEED_ID, "text": text}], Detector(profile)))
+    figures = _score(SHARED / "eval/seed_statements.jsonl", rows, tmp_path, "seed")
+    assert figures["f1"] >= 0.95
+    assert figures["speaker"] >= 0.9
+    assert figures["stance"] >= 0.9
+    assert figures["same-language"] == 1.0
+
+
+@needs_shared
+@pytest.mark.parametrize(
+    ("name", "floors"),
+    [
+        # dev is what the lexicon was tuned on; test is held out, so its floors only
+        # guard against regressions and sit below the figures first measured on it.
+        ("dev", {"f1": 0.95, "speaker": 0.95, "stance": 0.95, "cross-language": 0.9}),
+        ("test", {"f1": 0.9, "speaker": 0.85, "stance": 0.85, "cross-language": 0.8}),
+    ],
+)
+def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
+    gold = DATA / f"detect_{name}.jsonl"
+    docs = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
+    rows = list(detect_documents(docs, Detector(profile)))
+    figures = _score(gold, rows, tmp_path, name)
+    for key, floor in floors.items():
+        assert figures[key] >= floor, (key, figures)
+
+
+def test_labelled_sets_are_well_formed():
+    keys = {"id", "lang", "text", "relevant", "speaker", "aliases", "stance", "cluster"}
+    ids = set()
+    counts = {"en": 0, "de": 0, "ru": 0, "ko": 0}
+    for name in ("dev", "test"):
+        for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            assert keys <= row.keys() and "doc" not in row
+            assert row["id"] not in ids
+            ids.add(row["id"])
+            counts[row["lang"]] += 1
+            assert (row["stance"] is None) == (not row["relevant"])
+    assert sum(counts.values()) >= 200 and min(counts.values()) >= 30
+
+
+# ---------------------------------------------------------------- relevance
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "North Korea fired a cruise missile on the same day Russia struck Kyiv."),
+        (
+            "en",
+            "North Korea launched a Hwasong-18 intercontinental ballistic missile into the sea "
+            "on Monday.",
+        ),
+        ("en", "Russian tourists returned to the Wonsan-Kalma beach resort in North Korea."),
+        (
+            "en",
+            "Construction began on a road bridge across the Tumen River between Russia and North "
+            "Korea.",
+        ),
+        (
+            "en",
+            "Putin sent Kim Jong Un birthday greetings, praising the friendship of the two "
+            "countries.",
+        ),
+        (
+            "en",
+            "Iran has supplied Russia with hundreds of Shahed drones used against Ukrainian "
+            "cities.",
+        ),
+        ("en", "The United States announced a new package of artillery shells for Ukraine."),
+        ("en", "Q Is North Korea still supplying missiles to Russia?"),
+        (
+            "de",
+            "Am selben Tag, an dem Russland Kiew angriff, testete Nordkorea einen "
+            "Marschflugkörper.",
+        ),
+        ("de", "Iran hat Russland Hunderte Shahed-Drohnen geliefert."),
+        ("ru", "КНДР провела испытание межконтинентальной баллистической ракеты."),
+        ("ru", "Путин поздравил Ким Чен Ына с днем рождения."),
+        ("ko", "합동참모본부는 북한이 동해상으로 탄도미사일 1발을 발사했다고 밝혔다."),
+        ("ko", "북한과 러시아를 잇는 두만강 자동차 다리 건설이 시작됐다."),
+    ],
+)
+def test_hard_negatives_are_not_statements(detector, lang, text):
+    assert detector.detect("doc", text, lang) == []
+
+
+def test_anaphoric_sentence_needs_its_document(detector):
+    anaphoric = (
+        "They emphasized that these arms shipments are only prolonging the suffering of "
+        "the Ukrainian people."
+    )
+    assert detector.detect("alone", anaphoric, "en") == []
+    text = "G7 foreign ministers condemned North Korea's arms shipments to Russia.\n" + anaphoric
+    found = detector.detect("doc", text, "en")
+    assert [d.sentence_index for d in found] == [0, 1]
+    assert found[1].speaker == "G7 foreign ministers" and found[1].stance == "condemn"
+
+
+def test_title_supplies_the_topic(detector):
+    text = "They emphasized that these arms shipments are only prolonging the suffering."
+    found = detector.detect(
+        "doc", text, "en", title="G7 condemns North Korea's arms deliveries to Russia"
+    )
+    assert len(found) == 1
+
+
+def test_call_to_denuclearise_is_not_about_transfers(detector):
+    text = (
+        "The G7 condemned North Korea's arms shipments to Russia.\n"
+        'The G7 foreign ministers called on Pyongyang to "abandon all nuclear weapons, ballistic '
+        "missiles, "
+        'and related programs."'
+    )
+    assert [d.sentence_index for d in detector.detect("doc", text, "en")] == [0]
+
+
+# ---------------------------------------------------------------- speaker
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("John Kirby said North Korea had delivered ballistic missiles to Russia.", "John Kirby"),
+        ("North Korea has delivered ballistic missiles to Russia, John Kirby said.", "John Kirby"),
+        ("North Korea has delivered ballistic missiles to Russia, said John Kirby.", "John Kirby"),
+        (
+            "According to the Pentagon's Defense Intelligence Agency, North Korean missiles were "
+            "used in Ukraine.",
+            "Defense Intelligence Agency",
+        ),
+        (
+            "Previously, an investigation by the US Department of Defense discovered that Russia "
+            "was using "
+            "North Korean ballistic missiles in Ukraine.",
+            "US Department of Defense",
+        ),
+        (
+            "South Korea has accused North Korea of sending containers of ammunition to Russia.",
+            "South Korea",
+        ),
+        (
+            "The powerful sister of North Korean leader Kim Jong Un dismissed claims of arms "
+            "exports to Russia "
+            "as absurd.",
+            "Kim Yo Jong",
+        ),
+        (
+            "Kim Yo Jong, the sister of leader Kim Jong Un, denied that Pyongyang sells weapons "
+            "to Russia.",
+            "Kim Yo Jong",
+        ),
+        (
+            "Both Moscow and Pyongyang have denied that North Korea is supplying weapons to "
+            "Russia.",
+            "North Korea and Russia",
+        ),
+        (
+            '"We condemn the DPRK for providing Russia with this military equipment," Brian '
+            "Nelson said.",
+            "Brian Nelson",
+        ),
+        (
+            "MR. KIRBY: We know that North Korea is providing artillery shells to Russia.",
+            "John Kirby",
+        ),
+        ("North Korea has shipped millions of artillery shells to Russia by rail.", None),
+    ],
+)
+def test_english_speaker_forms(detector, text, speaker):
+    assert _one(detector, text, "en").speaker == speaker
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker"),
+    [
+        (
+            "de",
+            "Nordkorea hat nach Angaben von John Kirby mehr als 1.000 Container an Russland "
+            "geliefert.",
+            "John Kirby",
+        ),
+        (
+            "de",
+            "Die Außenminister der G7 haben die Waffenlieferungen Nordkoreas an Russland "
+            "verurteilt.",
+            "G7 foreign ministers",
+        ),
+        (
+            "ru",
+            "КНДР передала России более 1000 контейнеров с боеприпасами, заявил Джон Кирби.",
+            "John Kirby",
+        ),
+        (
+            "ru",
+            "По данным южнокорейской разведки, КНДР отправила в Россию миллион снарядов.",
+            "National Intelligence Service",
+        ),
+        (
+            "ko",
+            "신원식 국방부 장관은 북한이 러시아에 컨테이너 6천700개 분량의 포탄을 보냈다고 밝혔다.",
+            "Shin Won-sik",
+        ),
+        ("ko", "북한이 러시아에 포탄을 보냈다고 국정원이 밝혔다.", "National Intelligence Service"),
+        ("ja", "北朝鮮はロシアに砲弾を送ったと米政府が明らかにした。", "United States"),
+    ],
+)
+def test_speaker_forms_in_other_languages(detector, lang, text, speaker):
+    assert _one(detector, text, lang).speaker == speaker
+
+
+def test_pronouns_and_the_ministers_resolve_to_the_last_speaker(detector):
+    text = (
+        "The G7 foreign ministers condemned North Korea's weapons deliveries to Russia.\n"
+        "They said these arms shipments prolong the war.\n"
+        "The ministers also criticized Russia for using its veto to end the UN panel of experts "
+        "on North Korea."
+    )
+    assert [d.speaker for d in detector.detect("doc", text, "en")] == ["G7 foreign ministers"] * 3
+
+
+# ---------------------------------------------------------------- stance
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "stance"),
+    [
+        ("en", "The G7 condemned North Korea's arms transfers to Russia.", "condemn"),
+        ("en", "Kim Yo Jong dismissed reports of arms exports to Russia as absurd.", "deny"),
+        ("en", "The G7 urged North Korea to stop supplying weapons to Russia.", "demand"),
+        ("en", "Experts believe North Korea is supplying artillery shells to Russia.", "assert"),
+        (
+            "en",
+            "Kirby said the transfers of North Korean missiles to Russia are a clear violation "
+            "of UN resolutions.",
+            "condemn",
+        ),
+        (
+            "en",
+            "The US Treasury sanctioned Russian companies that facilitated arms transfers from "
+            "North Korea "
+            "to Russia.",
+            "demand",
+        ),
+        ("de", "Die G7 verurteilten die Waffenlieferungen Nordkoreas an Russland.", "condemn"),
+        (
+            "de",
+            "Peskow wies die Vorwürfe, Russland kaufe Munition in Nordkorea, als haltlos zurück.",
+            "deny",
+        ),
+        (
+            "de",
+            "Die G7 forderten Nordkorea auf, die Waffenlieferungen an Russland einzustellen.",
+            "demand",
+        ),
+        (
+            "de",
+            "Südkorea wirft Nordkorea vor, Munition nach Russland geschickt zu haben.",
+            "assert",
+        ),
+        ("ru", "Министры G7 осудили поставки оружия из КНДР в Россию.", "condemn"),
+        ("ru", "Песков опроверг сообщения о поставках северокорейского оружия в Россию.", "deny"),
+        ("ru", "Министры G7 призвали КНДР прекратить поставки оружия в Россию.", "demand"),
+        ("ru", "Эксперты считают, что КНДР поставляет России снаряды.", "assert"),
+        ("ko", "정부는 북한의 대러시아 무기 수출을 규탄했다.", "condemn"),
+        ("ko", "김여정은 러시아에 무기를 수출한다는 주장을 일축했다.", "deny"),
+        ("ko", "G7 외교장관들은 북한에 러시아로의 무기 이전을 중단할 것을 촉구했다.", "demand"),
+        ("ko", "국정원은 북한이 러시아에 포탄을 보냈다고 밝혔다.", "assert"),
+    ],
+)
+def test_stances_in_each_language(detector, lang, text, stance):
+    assert _one(detector, text, lang).stance == stance
+
+
+def test_a_denial_answers_the_accusation_before_it(detector):
+    text = (
+        "South Korea has accused North Korea of sending containers of ammunition to Russia.\n"
+        "Earlier this month, the powerful sister of North Korean leader Kim Jong Un dismissed "
+        'these claims as "absurd."'
+    )
+    accusation, denial = detector.detect("doc", text, "en")
+    assert denial.stance == "deny" and denial.answers_statement_id == accusation.statement_id
+
+
+# ---------------------------------------------------------------- identity
+
+
+def _ids(detector: Detector, docs: list[tuple[str, str]]) -> list[str]:
+    return [_one(detector, text, lang).statement_id for lang, text in docs]
+
+
+KIRBY_1000 = [
+    (
+        "en",
+        "North Korea has delivered more than 1,000 containers of military equipment and "
+        "munitions to Russia, John Kirby said.",
+    ),
+    (
+        "en",
+        "According to John Kirby, more than a thousand containers of munitions and military "
+        "equipment have been shipped from North Korea to Russia.",
+    ),
+    (
+        "de",
+        "Nordkorea hat nach Angaben von John Kirby mehr als 1.000 Container mit "
+        "Militärausrüstung und Munition an Russland geliefert.",
+    ),
+    (
+        "ru",
+        "КНДР передала России более 1000 контейнеров с военной техникой и боеприпасами, "
+        "заявил Джон Кирби.",
+    ),
+    (
+        "ko",
+        "존 커비 조정관은 북한이 러시아에 1천 개가 넘는 컨테이너 분량의 군사 장비와 탄약을 "
+        "보냈다고 밝혔다.",
+    ),
+]
+
+
+def test_paraphrase_and_number_formats_share_one_identity(detector):
+    assert len(set(_ids(detector, KIRBY_1000))) == 1
+
+
+DISTINCT = [
+    "John Kirby said North Korea had delivered more than 1,000 containers of munitions to Russia.",
+    "John Kirby said North Korea had provided Russia with ballistic missile launchers and "
+    "several dozen ballistic missiles.",
+    "John Kirby said Russia fired a North Korean ballistic missile into the Zaporizhzhia region "
+    "on December 30.",
+    "South Korea's spy agency said North Korea had delivered more than 1,000 containers of "
+    "munitions to Russia.",
+    "Kirby later said the number of containers sent from North Korea to Russia had grown to "
+    "more than 10,000.",
+]
+
+
+def test_distinct_claims_and_distinct_speakers_stay_apart(detector):
+    assert len(set(_ids(detector, [("en", text) for text in DISTINCT]))) == len(DISTINCT)
+
+
+def test_a_corrected_figure_keeps_the_identity(detector):
+    # The same sentence with another figure is a correction of one claim (a new
+    # version of the article), not a second claim.
+    text = "North Korea has delivered more than {} containers of munitions to Russia, Kirby said."
+    first, corrected = _ids(detector, [("en", text.format("100")), ("en", text.format("1,000"))])
+    assert first == corrected
+
+
+def test_identity_is_new_once_and_deterministic(profile):
+    docs = [
+        {
+            "id": "a",
+            "text": "Kim Yo Jong dismissed claims of North Korean arms exports to Russia as "
+            "absurd.",
+        },
+        {
+            "id": "b",
+            "text": "Kim Yo Jong called reports of arms sales to Russia absurd.",
+            "lang": "en",
+        },
+        {
+            "id": "c",
+            "text": "Ким Ё Чжон назвала абсурдными сообщения о поставках оружия в Россию.",
+            "lang": "ru",
+        },
+    ]
+    first = list(detect_documents(docs, Detector(profile)))
+    second = list(detect_documents(docs, Detector(profile)))
+    assert first == second
+    assert [r["is_new"] for r in first] == [True, False, False]
+    assert len({r["statement_id"] for r in first}) == 1
+    assert re.fullmatch(r"st_[0-9a-f]{20}", first[0]["statement_id"])
+
+
+def test_load_known_round_trip(profile):
+    text = "Kim Yo Jong dismissed claims of North Korean arms exports to Russia as absurd."
+    seen = Detector(profile).detect("old", text, "en")[0]
+    known = KnownStatement(
+        seen.statement_id, seen.speaker, seen.stance, seen.text, seen.lang, seen.signature
+    )
+    later = Detector(profile)
+    later.load_known([known])
+    again = later.detect(
+        "new", "Kim Yo Jong called the reports of arms sales to Russia absurd.", "en"
+    )[0]
+    assert (again.statement_id, again.is_new) == (seen.statement_id, False)
+    assert again.evidence["identity"]["matched"] == seen.statement_id
+    # A signature the detector cannot read is rebuilt from the stored text.
+    rebuilt = Detector(profile)
+    rebuilt.load_known(
+        [KnownStatement(seen.statement_id, seen.speaker, seen.stance, text, "en", "{}")]
+    )
+    assert rebuilt.detect("new", text, "en")[0].statement_id == seen.statement_id
+
+
+# ---------------------------------------------------------------- facts
+
+
+def test_facts_weapons_quantities_direction_and_period(detector):
+    found = _one(
+        detector,
+        "South Korean Defense Minister Shin Won-sik said North Korea has shipped about "
+        "6,700 containers of munitions to Russia since September 2023.",
+        "en",
+    )
+    assert [(f.weapon, f.quantity, f.unit, f.direction, f.period) for f in found.facts] == [
+        ("ammunition", 6700.0, "containers", "kp->ru", "since 2023-09")
+    ]
+    found = _one(
+        detector,
+        "The MSMT said North Korea had sent Russia a million rounds of 152 mm shells "
+        "and KN-23 missiles.",
+        "en",
+    )
+    assert {(f.weapon, f.quantity, f.unit) for f in found.facts} == {
+        ("152 mm shells", 1e6, "shells"),
+        ("KN-23", None, None),
+    }
+    found = _one(
+        detector,
+        "Kirby said Russia had supplied North Korea with air defense systems in return.",
+        "en",
+    )
+    assert found.facts[0].direction == "ru->kp"
+    found = _one(detector, "국정원은 북한이 러시아에 100만 발 이상의 포탄을 보냈다고 밝혔다.", "ko")
+    assert (found.facts[0].quantity, found.facts[0].unit) == (1e6, "shells")
+
+
+def test_signature_is_json_and_evidence_explains_the_match(detector):
+    found = _one(
+        detector, "Experts believe North Korea is supplying artillery shells to Russia.", "en"
+    )
+    signature = json.loads(found.signature)
+    assert signature["speaker"] == "experts" and "materiel.shells" in signature["features"]
+    assert found.evidence["rule"] and found.evidence["identity"]["matched"] is None
+
+
+# ---------------------------------------------------------------- contract and profiles
+
+
+def test_detect_documents_contract(profile):
+    docs = [
+        {"id": 1, "text": "Russian tourists visited Pyongyang."},
+        {
+            "id": "x",
+            "text": "Experts believe North Korea is supplying artillery shells to Russia.",
+            "lang": "en",
+        },
+    ]
+    rows = list(detect_documents(docs, Detector(profile)))
+    assert [set(r) for r in rows] == [
+        {"doc_id", "text", "speaker", "stance", "score", "statement_id", "is_new"}
+    ]
+    assert rows[0]["doc_id"] == "x" and 0 < rows[0]["score"] < 1
+
+
+def test_bundled_iran_profile(profile):
+    detector = Detector.from_profile("iran_russia")
+    assert detector.profile_name == "iran_russia"
+    found = _one(
+        detector, "Iran has supplied Russia with hundreds of Shahed drones, John Kirby said.", "en"
+    )
+    assert (found.speaker, found.facts[0].weapon, found.facts[0].direction) == (
+        "John Kirby",
+        "Shahed drones",
+        "ir->ru",
+    )
+    assert (
+        detector.detect("doc", "North Korea has shipped millions of shells to Russia.", "en") == []
+    )
+
+
+USER_PROFILE = """
+[profile]
+name = "belarus_russia"
+languages = ["en"]
+forward = "by->ru"
+backward = "ru->by"
+
+[[concept]]
+id = "by"
+kind = "source"
+en = ["Belarus*", "Minsk"]
+
+[[concept]]
+id = "ru"
+kind = "partner"
+en = ["Russia*", "Moscow"]
+
+[[concept]]
+id = "transfer"
+kind = "transfer"
+en = ["suppl*", "sent", "deliver*"]
+
+[[concept]]
+id = "tanks"
+kind = "materiel"
+name = "tanks"
+unit = "tanks"
+en = ["tank*", "T-72*"]
+
+[[speaker]]
+name = "Lukashenko"
+en = ["Alexander Lukashenko", "Lukashenko"]
+
+[stance.deny.verbs]
+en = ["denied"]
+
+[stance.assert.weak]
+en = ["said"]
+
+[[rule]]
+id = "supply"
+score = 0.9
+all = [["source"], ["partner"], ["transfer"], ["materiel"]]
+"""
+
+
+def test_user_profile_from_a_path(tmp_path):
+    path = tmp_path / "belarus_russia.toml"
+    path.write_text(USER_PROFILE, encoding="utf-8")
+    detector = Detector.from_profile(path)
+    found = _one(detector, "Lukashenko said Belarus had sent 40 T-72 tanks to Russia.", "en")
+    assert (detector.profile_name, found.speaker, found.stance) == (
+        "belarus_russia",
+        "Lukashenko",
+        "assert",
+    )
+    assert (found.facts[0].weapon, found.facts[0].quantity, found.facts[0].direction) == (
+        "tanks",
+        40.0,
+        "by->ru",
+    )
+    assert detector.detect("doc", "North Korea sent shells to Russia.", "en") == []
+
+
+def test_bad_profiles_say_what_is_wrong(tmp_path):
+    with pytest.raises(ProfileError, match="no bundled profile"):
+        Profile.load("no_such_profile")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[profile]\nname = 'x'\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="rule"):
+        Profile.load(broken)
