@@ -343,6 +343,31 @@ def serve(
     serve_all(str(path.resolve()), str(Path(db).resolve()), every, digest_cron)
 
 
+@app.command("lake-move")
+def lake_move(
+    to: Annotated[str, typer.Option("--to", help="The DuckLake: ducklake:<catalog>.")],
+    db: DbOption = "armswatch.duckdb",
+    data_path: Annotated[
+        str | None, typer.Option(help="Where the lake keeps its data files (folder or s3://…).")
+    ] = None,
+) -> None:
+    """Move a DuckDB warehouse file into an empty DuckLake, all tables in one transaction."""
+    from armswatch.warehouse.db import ExtensionUnavailable, Warehouse
+    from armswatch.warehouse.move import MoveRefused, move_to_lake
+
+    if not to.startswith("ducklake:"):
+        err.print("--to takes a DuckLake: ducklake:<catalog>, e.g. ducklake:postgres:dbname=lake")
+        raise typer.Exit(2)
+    try:
+        copied = move_to_lake(Warehouse(db), Warehouse(to, data_path=data_path))
+    except (MoveRefused, ExtensionUnavailable) as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    for table, rows in copied.items():
+        console.print(f"{table:<22} {rows:>9} rows")
+    console.print(f"Moved {db} into {to}. Point ARMSWATCH_DB at the lake from now on.")
+
+
 def main() -> None:
     prefect_defaults()
     app()

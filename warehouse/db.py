@@ -18,6 +18,10 @@ import duckdb
 log = logging.getLogger("armswatch.warehouse")
 
 MEMORY = ":memory:"
+# New warehouse files use the 1.5 storage format, which DuckDB 2.x writes and
+# 1.5.x reads: the `lake` install (DuckDB 1.5.5, for offline extensions) can
+# then open a file made by the default install, e.g. to move it into a lake.
+FILE_CONFIG = {"storage_compatibility_version": "v1.5.0"}
 LAKE_PREFIX = "ducklake:"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # DuckLake keeps no PRIMARY KEY or UNIQUE constraints; the writers enforce the
@@ -123,7 +127,7 @@ def _open(path: str, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyCon
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config=FILE_CONFIG)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc) or time.monotonic() >= deadline:
                 if _is_lock_error(exc):
