@@ -207,10 +207,10 @@ def run(
         err.print(str(exc))
         raise typer.Exit(2) from None
     from armswatch import report
-    from armswatch.flows.monitor import monitor
+    from armswatch.flows.monitor import configured, monitor
 
     try:
-        result = monitor(
+        result = configured(monitor)(
             sources=str(path), db=db, recheck_all=recheck_all, on_busy="wait" if wait else "exit"
         )
     except RunInProgress as exc:
@@ -260,6 +260,7 @@ def backfill(
 
     from armswatch import report
     from armswatch.flows import backfill as backfill_flow
+    from armswatch.flows.monitor import configured
 
     if not (sitemap or url_list or feed_archive):
         err.print("give --sitemap, --url-list or --feed-archive")
@@ -276,7 +277,7 @@ def backfill(
 
         token = backfill_flow.PROGRESS.set(progress)
         try:
-            result = backfill_flow.backfill(
+            result = configured(backfill_flow.backfill)(
                 sitemap=sitemap, url_list=str(url_list) if url_list else None,
                 feed_archive=feed_archive, name=name, db=db,
                 allow_private_hosts=allow_private_hosts, min_delay_seconds=min_delay_seconds,

@@ -112,6 +112,19 @@ class Settings(BaseSettings):
     shard: Annotated[str, Field(pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")] | None = None
     # Where a new DuckLake warehouse (ARMSWATCH_DB=ducklake:…) keeps its data files.
     lake_data_path: str | None = None
+    # "dask" runs text extraction on a Dask cluster (prefect-dask): the one at
+    # dask_address, or a local cluster of dask_workers processes.
+    task_runner: Literal["threads", "dask"] = "threads"
+    dask_address: str | None = None
+    dask_workers: Annotated[int, Field(ge=1, le=256)] = 2
+    # Pieces each batch's extraction is cut into, each a task; 0 means one per
+    # Dask worker thread on dask, one in all on threads.
+    extract_chunks: Annotated[int, Field(ge=0, le=1024)] = 0
+
+    def chunks(self) -> int:
+        if self.extract_chunks:
+            return self.extract_chunks
+        return 2 * self.dask_workers if self.task_runner == "dask" else 1
 
     @field_validator("shard")
     @classmethod

@@ -18,6 +18,7 @@ from prefect.assets import Asset, AssetProperties, add_asset_metadata, materiali
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.states import Cancelled, State
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from armswatch.flows.config import Settings, SourcesFile, load_sources
 from armswatch.tasks import diff, extract, feeds, fetch, load, publish
@@ -105,6 +106,46 @@ def extract_texts(
     # for good still leaves the feed's summary to keep.
     usable = [p for p in pages if not p.not_modified and (p.body is not None or p.permanent)]
     return extract.extract_pages(usable, [by_id.get(p.article_id) for p in usable], workers)
+
+
+def extract_in_chunks(
+    pages: list[FetchedPage], requests: list[FetchRequest], settings: Settings, batch: int
+) -> list[ExtractedText | None]:
+    """extract-texts over a batch, cut into chunks the flow's task runner runs side by side.
+
+    On the default thread runner one task does it all; on Dask each chunk is a
+    task on a cluster worker, so extraction scales with the cluster.
+    """
+    pieces = min(settings.chunks(), max(1, len(pages)))
+    if pieces <= 1:
+        return extract_texts(pages, requests, settings.extract_workers, batch)
+    size = -(-len(pages) // pieces)
+    futures = [
+        extract_texts.with_options(task_run_name=f"extract-batch-{batch}-{n}").submit(
+            pages[i : i + size], requests, settings.extract_workers, batch
+        )
+        for n, i in enumerate(range(0, len(pages), size), 1)
+    ]
+    return [text for future in futures for text in future.result()]
+
+
+def task_runner(settings: Settings):
+    """The task runner the settings ask for: Prefect's thread pool, or a Dask cluster."""
+    if settings.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": settings.dask_workers, "threads_per_worker": 1,
+                            "processes": True, "host": "127.0.0.1"}
+        )
+    return ThreadPoolTaskRunner()
+
+
+def configured(flow_object):
+    """A flow with the task runner the environment's settings ask for."""
+    return flow_object.with_options(task_runner=task_runner(Settings()))
 
 
 @task(name="diff-versions", task_run_name="diff-batch-{batch}", cache_policy=NO_CACHE)
@@ -280,7 +321,7 @@ def process_due(
         batch += 1
         attempted.update(r.article_id for r in requests)
         pages = fetch_articles(requests, policy, batch)
-        texts = extract_texts(pages, requests, settings.extract_workers, batch)
+        texts = extract_in_chunks(pages, requests, settings, batch)
         usable = [t for t in texts if t is not None]
         versions, skipped = diff_versions(usable, wh, now, batch)
         for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):

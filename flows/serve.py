@@ -6,7 +6,7 @@ from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
 from armswatch.flows.digest import digest
-from armswatch.flows.monitor import monitor
+from armswatch.flows.monitor import configured, monitor
 
 # A monitor run never overlaps the previous one: a run due while one is
 # still going is cancelled, and the next on-time run catches up.
@@ -18,7 +18,7 @@ ONE_AT_A_TIME = ConcurrencyLimitConfig(
 def serve_all(sources: str, db: str, every_minutes: int = 15, digest_cron: str = "0 6 * * *"):
     """Serve `monitor` every `every_minutes` and `digest` on `digest_cron`, until interrupted."""
     serve(
-        monitor.to_deployment(
+        configured(monitor).to_deployment(
             name="monitor",
             cron=f"*/{every_minutes} * * * *" if 60 % every_minutes == 0 else None,
             interval=None if 60 % every_minutes == 0 else every_minutes * 60,
