@@ -111,7 +111,7 @@ def sql(
             err.print(f"--param takes NAME=VALUE, not {item!r}")
             raise typer.Exit(2)
         variables[name] = value
-    if not Path(db).exists():
+    if not db.startswith("ducklake:") and not Path(db).exists():
         err.print(f"no warehouse at {db}: run `armswatch demo` or `armswatch run` first")
         raise typer.Exit(1)
     try:

@@ -428,6 +428,7 @@ def monitor(
         identity = open_warehouse(wh, profile or settings.profile)
         counts = run_cycle(config, wh, identity, settings, run_id, recheck_all)
         finished = datetime.now(UTC)
+        load.record_run(wh, run_id, "monitor", started, finished, dataclasses.asdict(counts))
         _materialize_lineage(wh, config.sources(), counts)
         publish_run(wh, settings, started, finished, counts)
     logger.info("%s", counts.line())

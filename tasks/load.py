@@ -347,3 +347,14 @@ def replace_detections(
         facts += f  # a statement is new, and so carries its facts, only once
     with wh.transaction() as con:
         return store.replace_detections(con, profile, list(statements.values()), sightings, facts)
+
+
+def record_run(
+    wh: Warehouse, run_id: str, flow: str, started: datetime, finished: datetime,
+    counts: Mapping[str, int],
+) -> None:
+    """One row a run in `runs`, with its counts, for operators' queries."""
+    row = {"run_id": run_id, "flow": flow, "started_at": started, "finished_at": finished,
+           "counts": json.dumps(dict(counts))}
+    with wh.transaction() as con:
+        store.insert_new(con, "runs", [row])

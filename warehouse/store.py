@@ -61,6 +61,10 @@ SCHEMAS: dict[str, pa.Schema] = {
         [("statement_id", _STR), ("fact_index", _INT), ("weapon", _STR), ("quantity", _F64),
          ("unit", _STR), ("direction", _STR), ("period", _STR)]
     ),
+    "runs": pa.schema(
+        [("run_id", _STR), ("flow", _STR), ("started_at", _TS), ("finished_at", _TS),
+         ("counts", _STR)]
+    ),
     "article_updates": pa.schema(
         [("article_id", _STR), ("status", _STR), ("title", _STR), ("published_at", _TS),
          ("lang", _STR), ("etag", _STR), ("last_modified", _STR), ("final_url", _STR),
@@ -82,6 +86,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "statements": ("statement_id",),
     "statement_sightings": ("article_id", "version", "sentence_index", "statement_id"),
     "statement_facts": ("statement_id", "fact_index"),
+    "runs": ("run_id",),
 }
 
 _counter = itertools.count()
