@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
+from rich.text import Text
 
 from armswatch.flows.monitor import CycleResult
 from armswatch.warehouse import queries
@@ -22,12 +24,17 @@ def _rows(db: str, name: str, result: CycleResult) -> list[dict]:
 STANCE_STYLE = {"assert": "cyan", "condemn": "red", "deny": "yellow", "demand": "magenta"}
 
 
+def _indented(console: Console, text: str, style: str = "") -> None:
+    """Web text wrapped under its heading; never read as markup."""
+    console.print(Padding(Text(text, style=style), (0, 0, 0, 10)))
+
+
 def _statement(console: Console, speaker: str | None, stance: str, text: str, where: str) -> None:
     style = STANCE_STYLE.get(stance, "white")
     who = escape(speaker or "(the outlet)")
     console.print(f"  [{style}]{stance:<7}[/{style}] [bold]{who}[/bold]")
-    console.print(f"          {escape(text)}", soft_wrap=False)
-    console.print(f"          [dim]{escape(where)}[/dim]")
+    _indented(console, text)
+    _indented(console, where, "dim")
 
 
 def print_cycle(console: Console, db: str, result: CycleResult, title: str = "run") -> None:
@@ -46,8 +53,8 @@ def print_cycle(console: Console, db: str, result: CycleResult, title: str = "ru
     for row in seen:
         _statement(console, row["speaker"], row["stance"], row["sentence"],
                    f"{row['source']} · {row['url']}")
-        console.print(f"          [dim]first seen {row['first_seen_at']:%Y-%m-%d %H:%M} as: "
-                      f"{escape(row['first_text'])}[/dim]")
+        _indented(console, f"first seen {row['first_seen_at']:%Y-%m-%d %H:%M} as: "
+                  f"{row['first_text']}", "dim")
 
     changes = _rows(db, "run_article_changes", result)
     console.print(f"\n[bold underline]Changed articles ({len(changes)})[/bold underline]")
@@ -57,6 +64,6 @@ def print_cycle(console: Console, db: str, result: CycleResult, title: str = "ru
             f"v{row['from_version']}→v{row['to_version']}\n  [dim]{escape(row['url'])}[/dim]"
         )
         for sentence in row["added_sentences"]:
-            console.print(f"    [green]+ {escape(sentence)}[/green]")
+            console.print(Padding(Text(f"+ {sentence}", style="green"), (0, 0, 0, 4)))
         for sentence in row["removed_sentences"]:
-            console.print(f"    [red]- {escape(sentence)}[/red]")
+            console.print(Padding(Text(f"- {sentence}", style="red"), (0, 0, 0, 4)))
