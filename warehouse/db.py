@@ -127,7 +127,10 @@ def _open(path: str, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyCon
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only, config=FILE_CONFIG)
+            # Only a new file needs the setting; passing it for an existing one
+            # would clash with other connections to it in this process.
+            config = {} if os.path.exists(path) else FILE_CONFIG
+            return duckdb.connect(path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc) or time.monotonic() >= deadline:
                 if _is_lock_error(exc):
