@@ -183,6 +183,26 @@ def _read_jsonl(stream: io.TextIOBase, name: str):
         yield doc
 
 
+def check_config(sources: Path | None) -> Path:
+    """The sources file to use, once it, the ARMSWATCH_* settings and the profile all check out.
+
+    Errors name the file, variable or profile at fault, and exit with code 2
+    before Prefect or the warehouse is touched.
+    """
+    from armswatch.flows.config import ConfigError, load_settings, load_sources
+    from armswatch.tasks.detect import Detector, ProfileError
+
+    try:
+        settings = load_settings()
+        path = sources or Path(settings.sources)
+        load_sources(path)
+        Detector.from_profile(settings.profile)
+    except (ConfigError, ProfileError) as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
+    return path
+
+
 @app.command()
 def run(
     sources: Annotated[
@@ -197,15 +217,9 @@ def run(
     ] = False,
 ) -> None:
     """Run one monitor cycle over a sources file."""
-    from armswatch.flows.config import ConfigError, Settings, load_sources
     from armswatch.warehouse.db import RunInProgress
 
-    path = sources or Path(Settings().sources)
-    try:
-        load_sources(path)  # fail on a bad file before Prefect starts
-    except ConfigError as exc:
-        err.print(str(exc))
-        raise typer.Exit(2) from None
+    path = check_config(sources)
     from armswatch import report
     from armswatch.flows.monitor import configured, monitor
 
@@ -332,15 +346,9 @@ def serve(
     ),
 ) -> None:
     """Run the monitor and digest schedules in this process, without a work pool."""
-    from armswatch.flows.config import ConfigError, Settings, load_sources
     from armswatch.flows.serve import serve_all
 
-    path = sources or Path(Settings().sources)
-    try:
-        load_sources(path)
-    except ConfigError as exc:
-        err.print(str(exc))
-        raise typer.Exit(2) from None
+    path = check_config(sources)
     serve_all(str(path.resolve()), str(Path(db).resolve()), every, digest_cron)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from armswatch.tasks.models import Source
 from armswatch.warehouse.db import Warehouse
@@ -33,8 +34,15 @@ class SourceEntry(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value) < 10:
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # raises on a port out of range or not a number
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {value!r} ({exc})") from None
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"not an http(s) URL: {value!r}")
+        if not parts.hostname or any(c.isspace() for c in value) or port == 0:
+            raise ValueError(f"not an http(s) URL with a host: {value!r}")
         return value
 
 
@@ -92,6 +100,24 @@ def load_sources(path: str | Path, substitutions: dict[str, str] | None = None) 
     if not parsed.source:
         raise ConfigError(f"{path}: no [[source]] tables")
     return parsed
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment, or ConfigError naming each ARMSWATCH_* value at fault."""
+    try:
+        return Settings(**overrides)
+    except SettingsError as exc:
+        # a value the environment holds that is not even of the right shape (bad JSON)
+        raise ConfigError(
+            f"bad setting: {exc}; lists are JSON, e.g. '[\"json://host/hook\"]'"
+        ) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ARMSWATCH_{'.'.join(str(p) for p in err['loc']).upper()} "
+            f"({'.'.join(str(p) for p in err['loc'])}): {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"bad setting: {problems}") from None
 
 
 class Settings(BaseSettings):
