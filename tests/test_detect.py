@@ -1,17 +1,19 @@
-"""Statement detection: relevance, speaker, stance, identity, facts and profiles."""
+"""Statement detection: relevance, speaker, stance, identity, facts, and the two-phase API."""
 
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from armswatch.tasks.detect import Detector, Profile, ProfileError, detect_documents
-from armswatch.tasks.models import KnownStatement
+from armswatch.tasks.detect import Detector, DocumentAnalysis, Profile, detect_documents
+from armswatch.tasks.models import Detection, KnownStatement
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = Path(__file__).resolve().parent / "data"
@@ -83,6 +85,9 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         # guard against regressions and sit below the figures first measured on it.
         ("dev", {"f1": 0.95, "speaker": 0.95, "stance": 0.95, "cross-language": 0.9}),
         ("test", {"f1": 0.9, "speaker": 0.85, "stance": 0.85, "cross-language": 0.8}),
+        # test2 was written after the split and scored once before any tuning
+        # (bench/detect_results.md); its floors sit below that first score.
+        ("test2", {"f1": 0.9, "speaker": 0.85, "stance": 0.85, "cross-language": 0.8}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -94,19 +99,31 @@ def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
         assert figures[key] >= floor, (key, figures)
 
 
-def test_labelled_sets_are_well_formed():
+@pytest.mark.parametrize(
+    ("name", "rows", "per_language"), [("dev", 140, 25), ("test", 100, 15), ("test2", 120, 25)]
+)
+def test_labelled_sets_are_well_formed(name, rows, per_language):
     keys = {"id", "lang", "text", "relevant", "speaker", "aliases", "stance", "cluster"}
     ids = set()
     counts = {"en": 0, "de": 0, "ru": 0, "ko": 0}
-    for name in ("dev", "test"):
-        for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            assert keys <= row.keys() and "doc" not in row
-            assert row["id"] not in ids
-            ids.add(row["id"])
-            counts[row["lang"]] += 1
-            assert (row["stance"] is None) == (not row["relevant"])
-    assert sum(counts.values()) >= 200 and min(counts.values()) >= 30
+    for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        assert keys <= row.keys() and "doc" not in row
+        assert row["id"] not in ids
+        ids.add(row["id"])
+        counts[row["lang"]] += 1
+        assert (row["stance"] is None) == (not row["relevant"])
+        assert (row["cluster"] is None) == (not row["relevant"])
+    assert sum(counts.values()) >= rows and min(counts.values()) >= per_language
+
+
+def test_labelled_set_ids_are_unique_across_sets():
+    ids = [
+        json.loads(line)["id"]
+        for name in ("dev", "test", "test2")
+        for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(ids) == len(set(ids))
 
 
 # ---------------------------------------------------------------- relevance
@@ -455,7 +472,8 @@ def test_load_known_round_trip(profile):
         "new", "Kim Yo Jong called the reports of arms sales to Russia absurd.", "en"
     )[0]
     assert (again.statement_id, again.is_new) == (seen.statement_id, False)
-    assert again.evidence["identity"]["matched"] == seen.statement_id
+    assert again.evidence["matched_statement_id"] == seen.statement_id
+    assert again.evidence["method"] == "paraphrase"
     # A signature the detector cannot read is rebuilt from the stored text.
     rebuilt = Detector(profile)
     rebuilt.load_known(
@@ -503,7 +521,8 @@ def test_signature_is_json_and_evidence_explains_the_match(detector):
     )
     signature = json.loads(found.signature)
     assert signature["speaker"] == "experts" and "materiel.shells" in signature["features"]
-    assert found.evidence["rule"] and found.evidence["identity"]["matched"] is None
+    assert found.evidence["rule"] and found.evidence["matched_statement_id"] is None
+    assert found.evidence["method"] == "new"
 
 
 # ---------------------------------------------------------------- contract and profiles
@@ -525,90 +544,177 @@ def test_detect_documents_contract(profile):
     assert rows[0]["doc_id"] == "x" and 0 < rows[0]["score"] < 1
 
 
-def test_bundled_iran_profile(profile):
-    detector = Detector.from_profile("iran_russia")
-    assert detector.profile_name == "iran_russia"
-    found = _one(
-        detector, "Iran has supplied Russia with hundreds of Shahed drones, John Kirby said.", "en"
-    )
-    assert (found.speaker, found.facts[0].weapon, found.facts[0].direction) == (
-        "John Kirby",
-        "Shahed drones",
-        "ir->ru",
-    )
-    assert (
-        detector.detect("doc", "North Korea has shipped millions of shells to Russia.", "en") == []
-    )
+# ---------------------------------------------------------------- known gaps, closed on dev
 
 
-USER_PROFILE = """
-[profile]
-name = "belarus_russia"
-languages = ["en"]
-forward = "by->ru"
-backward = "ru->by"
-
-[[concept]]
-id = "by"
-kind = "source"
-en = ["Belarus*", "Minsk"]
-
-[[concept]]
-id = "ru"
-kind = "partner"
-en = ["Russia*", "Moscow"]
-
-[[concept]]
-id = "transfer"
-kind = "transfer"
-en = ["suppl*", "sent", "deliver*"]
-
-[[concept]]
-id = "tanks"
-kind = "materiel"
-name = "tanks"
-unit = "tanks"
-en = ["tank*", "T-72*"]
-
-[[speaker]]
-name = "Lukashenko"
-en = ["Alexander Lukashenko", "Lukashenko"]
-
-[stance.deny.verbs]
-en = ["denied"]
-
-[stance.assert.weak]
-en = ["said"]
-
-[[rule]]
-id = "supply"
-score = 0.9
-all = [["source"], ["partner"], ["transfer"], ["materiel"]]
-"""
-
-
-def test_user_profile_from_a_path(tmp_path):
-    path = tmp_path / "belarus_russia.toml"
-    path.write_text(USER_PROFILE, encoding="utf-8")
-    detector = Detector.from_profile(path)
-    found = _one(detector, "Lukashenko said Belarus had sent 40 T-72 tanks to Russia.", "en")
-    assert (detector.profile_name, found.speaker, found.stance) == (
-        "belarus_russia",
-        "Lukashenko",
-        "assert",
-    )
-    assert (found.facts[0].weapon, found.facts[0].quantity, found.facts[0].direction) == (
-        "tanks",
-        40.0,
-        "by->ru",
-    )
-    assert detector.detect("doc", "North Korea sent shells to Russia.", "en") == []
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker", "stance"),
+    [
+        (
+            "de",
+            "Nordkorea hat Russland nach Angaben des Pentagons mehrere Dutzend ballistische "
+            "Raketen überlassen.",
+            "US Department of Defense",
+            "assert",
+        ),
+        (
+            "ru",
+            "Госдеп обвинил КНДР и Россию в незаконной торговле оружием.",
+            "United States",
+            "assert",
+        ),
+        (
+            "ru",
+            "В МИД КНДР заявили, что Пхеньян не ведет и не собирается вести торговлю оружием "
+            "с Москвой.",
+            "North Korea",
+            "deny",
+        ),
+        (
+            "en",
+            "Japan's foreign ministry expressed deep disappointment at Russia's veto, which "
+            "ended the UN panel monitoring sanctions on North Korea.",
+            "Japan",
+            "condemn",
+        ),
+        (
+            "de",
+            "Die Bundesregierung kritisierte die Lieferung nordkoreanischer Artilleriegranaten "
+            "an Russland scharf.",
+            "German government",
+            "condemn",
+        ),
+        (
+            "en",
+            "PRESIDENT BIDEN: North Korea is supplying him with artillery shells and missiles.",
+            "Joe Biden",
+            "assert",
+        ),
+        (
+            "en",
+            "MR. KIRBY: He has had to turn to North Korea to buy artillery ammunition because "
+            "his own factories cannot keep up.",
+            "John Kirby",
+            "assert",
+        ),
+    ],
+)
+def test_vocabulary_gaps_closed_on_dev(detector, lang, text, speaker, stance):
+    found = _one(detector, text, lang)
+    assert (found.speaker, found.stance) == (speaker, stance)
 
 
-def test_bad_profiles_say_what_is_wrong(tmp_path):
-    with pytest.raises(ProfileError, match="no bundled profile"):
-        Profile.load("no_such_profile")
-    broken = tmp_path / "broken.toml"
-    broken.write_text("[profile]\nname = 'x'\n", encoding="utf-8")
-    with pytest.raises(ProfileError, match="rule"):
-        Profile.load(broken)
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        (
+            "en",
+            "Thousands of North Korean workers have been sent to Russia in violation of UN "
+            "sanctions, South Korean officials said.",
+        ),
+        ("ru", "КНДР продолжает отправлять в Россию рабочих в обход санкций ООН."),
+        (
+            "de",
+            "Russland verhinderte mit seinem Veto die Verlängerung des Mandats der "
+            "UN-Expertengruppe zu Nordkorea.",
+        ),
+        (
+            "en",
+            "Russia and China vetoed a 2022 US-drafted resolution that would have imposed new "
+            "sanctions on North Korea over its missile launches.",
+        ),
+        ("de", "Neben Nordkorea bezieht Russland seit 2022 Kampfdrohnen aus Iran."),
+    ],
+)
+def test_workers_bare_vetoes_and_other_suppliers_are_not_statements(detector, lang, text):
+    assert detector.detect("doc", text, lang) == []
+
+
+def test_workers_with_weapons_are_still_a_statement(detector):
+    text = "North Korea has sent Russia workers, troops and millions of artillery shells."
+    assert _one(detector, text, "en").stance == "assert"
+
+
+# ---------------------------------------------------------------- two phases: analyse, resolve
+
+
+def _documents(name: str) -> list[dict]:
+    if name == "seed":
+        return [{"id": SEED_ID, "text": (SHARED / "seed" / SEED_ID).read_text(encoding="utf-8")}]
+    lines = (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [{"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in map(json.loads, lines)]
+
+
+def _same(a: list[Detection], b: list[Detection]) -> bool:
+    # Detection leaves evidence out of ==; identity decisions must agree on it too.
+    return a == b and [d.evidence for d in a] == [d.evidence for d in b]
+
+
+@pytest.mark.parametrize("name", [pytest.param("seed", marks=needs_shared), "dev"])
+def test_detect_is_resolve_of_analyse(profile, name):
+    one, two = Detector(profile), Detector(profile)
+    for doc in _documents(name):
+        args = (doc["id"], doc["text"], doc.get("lang"))
+        assert _same(one.detect(*args), two.resolve(two.analyse(*args)))
+    assert len(one.index) == len(two.index) > 0
+
+
+def test_analyse_reads_no_index(profile):
+    docs = _documents("dev")
+    busy = Detector(profile)
+    for doc in docs:
+        busy.detect(doc["id"], doc["text"], doc["lang"])
+    known = len(busy.index)
+    fresh = Detector(profile)
+    for doc in docs:
+        args = (doc["id"], doc["text"], doc["lang"])
+        assert busy.analyse(*args) == fresh.analyse(*args)
+    assert len(busy.index) == known and len(fresh.index) == 0
+
+
+def test_analyses_resolved_in_arrival_order_match_detect(profile):
+    # Analyses may be made in any order (on a cluster they finish out of order);
+    # resolving them in arrival order gives what detect gives.
+    docs = _documents("dev")
+    analyses = {
+        d["id"]: Detector(profile).analyse(d["id"], d["text"], d["lang"]) for d in docs[::-1]
+    }
+    serial, two_phase = Detector(profile), Detector(profile)
+    for doc in docs:
+        expected = serial.detect(doc["id"], doc["text"], doc["lang"])
+        assert _same(expected, two_phase.resolve(analyses[doc["id"]]))
+
+
+def test_detector_and_analysis_survive_pickling(profile):
+    docs = _documents("dev")
+    detector = Detector(profile)
+    for doc in docs[:40]:
+        detector.detect(doc["id"], doc["text"], doc["lang"])
+    copy = pickle.loads(pickle.dumps(detector))
+    assert copy.profile_name == detector.profile_name and len(copy.index) == len(detector.index)
+    for doc in docs[40:]:
+        analysis = detector.analyse(doc["id"], doc["text"], doc["lang"])
+        travelled = pickle.loads(pickle.dumps(analysis))
+        assert isinstance(travelled, DocumentAnalysis) and travelled == analysis
+        assert _same(detector.resolve(analysis), copy.resolve(travelled))
+
+
+def _analyse_elsewhere(detector: Detector, doc: dict) -> DocumentAnalysis:
+    return detector.analyse(doc["id"], doc["text"], doc.get("lang"))
+
+
+def test_analyse_runs_in_another_process(profile):
+    docs = _documents("dev")[:30]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        analyses = list(pool.map(_analyse_elsewhere, [Detector(profile)] * len(docs), docs))
+    serial, two_phase = Detector(profile), Detector(profile)
+    for doc, analysis in zip(docs, analyses, strict=True):
+        expected = serial.detect(doc["id"], doc["text"], doc["lang"])
+        assert _same(expected, two_phase.resolve(analysis))
+
+
+def test_resolve_refuses_another_profiles_analysis(profile):
+    iran = Detector.from_profile("iran_russia")
+    analysis = iran.analyse("doc", "Iran has supplied Russia with Shahed drones.", "en")
+    with pytest.raises(ValueError, match="iran_russia"):
+        Detector(profile).resolve(analysis)

@@ -1,0 +1,216 @@
+"""One document read for statements: relevance, speaker, stance, facts and signature."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from armswatch.tasks.attribution import Resolution, Turn, find_speaker, find_stance
+from armswatch.tasks.facts import read_facts
+from armswatch.tasks.identity import Signature, signature_of, statement_id_for
+from armswatch.tasks.models import Fact
+from armswatch.tasks.profile import Profile, Rule
+from armswatch.tasks.sentence import Sentence, analyse_sentence, is_context
+from armswatch.tasks.text import detect_language, split_sentences
+
+_TURN = re.compile(
+    r"^(?:(?:MR|MS|MRS|DR|ADM|ADMIRAL|SECRETARY|AMBASSADOR|GENERAL|SENATOR|PRESIDENT|"
+    r"THE PRESIDENT|VICE PRESIDENT)\.?\s+)?([A-Z][A-Z'\-]+(?:\s[A-Z][A-Z'\-]+){0,3})\s*:\s+"
+)
+_QUESTION_TURN = re.compile(r"^Q[\s:.]\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A statement found in a document, with everything but its identity."""
+
+    sentence_index: int
+    text: str
+    speaker: str | None
+    stance: str
+    score: float
+    signature: Signature
+    facts: tuple[Fact, ...]
+    evidence: dict[str, object]  # rule, speaker_from, atoms
+    own_id: str  # the statement_id it gets when it matches nothing known
+    answers: int | None = None  # position of the candidate a denial answers, in this document
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentAnalysis:
+    """The statements one document carries before identity: what `Detector.resolve` takes."""
+
+    doc_id: str
+    lang: str
+    profile: str
+    sentences: int
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass
+class _DocState:
+    last_speaker: str | None = None
+    statements: list[tuple[Sentence, Candidate]] = field(default_factory=list)
+
+
+def document_language(profile: Profile, text: str, lang: str | None) -> str:
+    """The profile language to read `text` in: the declared or detected one, else by script."""
+    lang = lang.lower().split("-")[0] if lang else detect_language(text)
+    if lang in profile.languages:
+        return lang
+    sample = text[:2000]
+    for script, code in (
+        (r"[\uac00-\ud7a3]", "ko"),
+        (r"[\u3040-\u30ff]", "ja"),
+        (r"[\u0400-\u04ff]", "ru"),
+    ):
+        if re.search(script, sample) and code in profile.languages:
+            return code
+    return "en" if "en" in profile.languages else profile.languages[0]
+
+
+def analyse_document(
+    profile: Profile, doc_id: str, text: str, lang: str | None = None, title: str | None = None
+) -> DocumentAnalysis:
+    """The statement candidates of one document, in reading order; pure in the profile."""
+    lang = document_language(profile, text, lang)
+    lex = profile.lexicon(lang)
+    sentences: list[Sentence] = []
+    turns: list[Turn] = []
+    turn = Turn()
+    for line_no, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        if not line:
+            continue
+        if _QUESTION_TURN.match(line):
+            turn = Turn(question=True)
+        elif label := _TURN.match(line):
+            name = label.group(1)
+            turn = Turn(profile.canonical_speaker(name, lang) or name.title())
+        for sentence in split_sentences(line, lang):
+            sentences.append(analyse_sentence(len(sentences), line_no, sentence, lex, profile))
+            turns.append(turn)
+    # The topic is set near a sentence: by one topical sentence, by two
+    # neighbours together ("And I would say the same about North Korea. We know
+    # they're providing ammunition to Russia."), or by the title. Near, because a
+    # long briefing moves on to other topics.
+    topical = [is_context(s.kinds) for s in sentences]
+    for i, (a, b) in enumerate(itertools.pairwise(sentences)):
+        if is_context(a.kinds | b.kinds):
+            topical[i] = topical[i + 1] = True
+    titled = bool(title) and is_context(analyse_sentence(-1, -1, title, lex, profile).kinds)
+    reach = profile.context_window
+    state = _DocState()
+    for sentence, sentence_turn in zip(sentences, turns, strict=True):
+        i = sentence.index
+        context = titled or any(topical[max(0, i - reach) : i + reach + 1])
+        previous = None
+        if state.statements:
+            last_sentence, last = state.statements[-1]
+            previous = (last_sentence, last.speaker)
+        resolution = find_speaker(
+            sentence, sentence_turn, state.last_speaker, previous, lex, profile.window
+        )
+        if resolution.how in ("explicit", "attribution", "turn") and resolution.speaker:
+            state.last_speaker = resolution.speaker
+        if sentence_turn.question:
+            continue
+        stance = find_stance(sentence, resolution, lex)
+        decision = _relevance(profile, sentence, stance, context, state, resolution)
+        if decision is None:
+            continue
+        rule, score, atoms = decision
+        if resolution.speaker:
+            score += profile.speaker_bonus
+        if resolution.anchor and resolution.anchor.strong:
+            score += profile.verb_bonus
+        candidate = _candidate(
+            profile, lang, sentence, resolution, stance, min(score, 0.99), rule, atoms, state
+        )
+        state.statements.append((sentence, candidate))
+    return DocumentAnalysis(
+        doc_id, lang, profile.name, len(sentences), tuple(c for _, c in state.statements)
+    )
+
+
+def signature_of_text(
+    profile: Profile, text: str, speaker: str | None, stance: str, lang: str | None
+) -> Signature:
+    """The signature of a stored statement's text, for when its own cannot be read."""
+    lang = document_language(profile, text, lang)
+    s = analyse_sentence(0, 0, text, profile.lexicon(lang), profile)
+    return signature_of(s, speaker, stance, lang, read_facts(s, lang, profile), profile)
+
+
+def _relevance(
+    profile: Profile,
+    sentence: Sentence,
+    stance: str,
+    context: bool,
+    state: _DocState,
+    r: Resolution,
+) -> tuple[str, float, list[str]] | None:
+    atoms = set(sentence.kinds) | {f"id:{cid}" for cid in sentence.concepts}
+    atoms.add(f"stance:{stance}")
+    if r.speaker is None:
+        atoms.add("@outlet")
+    elif r.how != "turn" and any(
+        d.speaker == r.speaker and sentence.index - s.index <= 2 for s, d in state.statements
+    ):
+        # The same speaker's previous statement is one or two sentences back.
+        atoms.add("@continued")
+    if context:
+        atoms.add("@context")
+    if sentence.demonstrative:
+        atoms.add("@anaphor")
+    if sentence.question:
+        atoms.add("@question")
+    if any(sentence.index - s.index <= profile.window for s, _ in state.statements):
+        atoms.add("@previous")
+    for veto in profile.vetoes:
+        if all(a in atoms for a in veto.when) and not any(a in atoms for a in veto.unless):
+            return None
+    best: Rule | None = None
+    for rule in profile.rules:
+        matches = all(any(a in atoms for a in group) for group in rule.groups)
+        if matches and (best is None or rule.score > best.score):
+            best = rule
+    if best is None or best.score < profile.threshold:
+        return None
+    return best.id, best.score, sorted(atoms)
+
+
+def _candidate(
+    profile: Profile,
+    lang: str,
+    s: Sentence,
+    r: Resolution,
+    stance: str,
+    score: float,
+    rule: str,
+    atoms: list[str],
+    state: _DocState,
+) -> Candidate:
+    reading = read_facts(s, lang, profile)
+    answers = None
+    if stance == "deny":
+        for position in range(len(state.statements) - 1, -1, -1):
+            previous, candidate = state.statements[position]
+            if s.index - previous.index > profile.window:
+                break
+            if candidate.speaker != r.speaker:
+                answers = position
+                break
+    return Candidate(
+        sentence_index=s.index,
+        text=s.text,
+        speaker=r.speaker,
+        stance=stance,
+        score=round(score, 3),
+        signature=signature_of(s, r.speaker, stance, lang, reading, profile),
+        facts=reading.facts,
+        evidence={"rule": rule, "speaker_from": r.how, "atoms": atoms},
+        own_id=statement_id_for(r.speaker, s.text),
+        answers=answers,
+    )

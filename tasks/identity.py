@@ -1,0 +1,374 @@
+"""Statement identity: signatures of what a statement claims, and the index that matches them."""
+
+# Evidence of an identity decision, stored as JSON in statement_sightings.evidence,
+# one object per sighting, e.g.
+#   SELECT evidence->>'method', evidence->>'matched_statement_id',
+#          (evidence->>'similarity')::DOUBLE FROM statement_sightings
+# The keys (the first four are always present):
+#
+#   method                "new"            first sighting of a claim: a statement is created
+#                         "same-text"      the same speaker said this very sentence before
+#                         "paraphrase"     matched a known statement in the same language
+#                         "cross-language" matched a known statement in another language
+#   matched_statement_id  the statement this sighting was joined to; null when "new"
+#   similarity            similarity to the matched statement, or to the nearest known one
+#                         of the same speaker when "new" (0.0 when the speaker has none)
+#   shared_features       the signature features both share (concept ids, "stance:…",
+#                         "quantity:<unit>:<n>", "year:…", "month:…"), sorted
+#   nearest_statement_id  when "new": the closest known statement that fell short, or null
+#   threshold             the similarity a match needs (the profile's identity.threshold)
+#   rule                  the relevance rule that made the sentence a statement
+#   speaker_from          how the speaker was found: explicit, attribution, anaphor, turn,
+#                         continuation, outlet
+#   atoms                 the atoms the relevance rules saw (concept kinds, ids, @context …)
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import simplemma
+
+from armswatch.tasks.facts import MULTIPLIERS, NUMBER_WORDS, Reading
+from armswatch.tasks.profile import Profile
+from armswatch.tasks.sentence import Sentence, inside
+from armswatch.tasks.text import normalize
+
+SIGNATURE_VERSION = 1
+
+_STOPWORDS = {
+    "en": "the a an and or of to in on for with by from at as is are was were be been has have "
+    "had that this these those it its their they he she we our which who will would could "
+    "should may also only than then there into over about after before more most such not but",
+    "de": "der die das den dem des ein eine einer eines einem und oder von zu im in am an auf für "
+    "mit bei aus als ist sind war waren sein hat haben hatte dass diese dieser dieses es sie er "
+    "wir auch nur nicht sich wie nach über vor mehr",
+    "ru": "и в во на с со по к из у о об от до за для что это эти этот как а но не же ли бы был "
+    "была были быть он она они мы его ее её их также только более при",
+}
+_STOP = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_KO_PARTICLE = re.compile(
+    r"(?:으로부터|로부터|에서는|에게서|으로는|에서|에게|으로|라고|다고|이라|라며|다며|"
+    r"은|는|이|가|을|를|에|의|로|과|와|도|만|께서)$"
+)
+
+
+def content_tokens(text: str, lang: str) -> frozenset[str]:
+    """Content lemmas (or stems) for same-language overlap; numbers are left to the facts."""
+    words = _WORD.findall(text.casefold())
+    if lang == "ko":
+        stems = {_KO_PARTICLE.sub("", w) for w in words}
+        return frozenset(s for s in stems if len(s) >= 2)
+    if lang in ("ja", "zh"):
+        chars = "".join(words)
+        return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+    stop = _STOP.get(lang, frozenset())
+    out = set()
+    for word in words:
+        if len(word) < 3 or word in stop or word in MULTIPLIERS or word in NUMBER_WORDS:
+            continue
+        try:
+            lemma = simplemma.lemmatize(word, lang=lang) if lang in ("en", "de", "ru") else word
+        except ValueError:
+            lemma = word
+        out.add(lemma.casefold())
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What identity compares: canonical speaker, stance, weighted features, lemmas."""
+
+    speaker: str
+    stance: str
+    lang: str | None
+    features: dict[str, float]
+    tokens: frozenset[str]
+    quantities: dict[str, str]  # unit → number key
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "v": SIGNATURE_VERSION,
+                "speaker": self.speaker,
+                "stance": self.stance,
+                "lang": self.lang,
+                "features": dict(sorted(self.features.items())),
+                "tokens": sorted(self.tokens),
+                "quantities": dict(sorted(self.quantities.items())),
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    @classmethod
+    def loads(cls, raw: str) -> Signature | None:
+        try:
+            data = json.loads(raw)
+            if data.get("v") != SIGNATURE_VERSION:
+                return None
+            return cls(
+                speaker=str(data["speaker"]),
+                stance=str(data["stance"]),
+                lang=data.get("lang"),
+                features={str(k): float(v) for k, v in data["features"].items()},
+                tokens=frozenset(data.get("tokens", ())),
+                quantities={str(k): str(v) for k, v in data.get("quantities", {}).items()},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+def speaker_key(speaker: str | None) -> str:
+    """The identity block a speaker belongs to; the outlet's own voice is the empty key."""
+    return normalize(speaker) if speaker else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    statement_id: str
+    signature: Signature
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    statement_id: str
+    similarity: float
+    shared: tuple[str, ...]
+    lang: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The identity one sighting gets, and the evidence for it (keys at the top of the module)."""
+
+    statement_id: str
+    is_new: bool
+    evidence: dict[str, object]
+
+
+class StatementIndex:
+    """Known statements, blocked by speaker and posted by feature so lookups stay small."""
+
+    def __init__(
+        self,
+        threshold: float,
+        text_weight: float = 0.5,
+        quantity_conflict: float = 0.3,
+        shared_quantity: float = 0.7,
+        stance_mismatch: float = 0.7,
+        same_core: float = 0.0,
+        *,
+        same_denial: float = 0.0,
+        kinds: Mapping[str, str] | None = None,
+        distinct_kinds: Iterable[str] = ("materiel", "topic"),
+    ) -> None:
+        self.threshold = threshold
+        self.text_weight = text_weight
+        self.quantity_conflict = quantity_conflict
+        self.shared_quantity = shared_quantity
+        self.stance_mismatch = stance_mismatch
+        self.same_core = same_core
+        self.same_denial = same_denial
+        self._distinct_concepts = frozenset(
+            cid for cid, kind in (kinds or {}).items() if kind in set(distinct_kinds)
+        )
+        self._entries: list[_Entry] = []
+        self._ids: dict[str, int] = {}  # statement_id → position of its entry
+        self._postings: dict[tuple[str, str], list[int]] = {}
+
+    @classmethod
+    def for_profile(cls, profile: Profile) -> StatementIndex:
+        """An empty index with the identity settings of a topic profile."""
+        return cls(
+            profile.identity_threshold,
+            profile.text_weight,
+            profile.quantity_conflict,
+            profile.shared_quantity,
+            profile.stance_mismatch,
+            profile.same_core,
+            same_denial=profile.same_denial,
+            kinds={cid: concept.kind for cid, concept in profile.concepts.items()},
+            distinct_kinds=profile.distinct_kinds,
+        )
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, statement_id: object) -> bool:
+        return statement_id in self._ids
+
+    def add(self, statement_id: str, signature: Signature) -> None:
+        position = len(self._entries)
+        self._entries.append(_Entry(statement_id, signature))
+        self._ids.setdefault(statement_id, position)
+        for feature in signature.features:
+            self._postings.setdefault((signature.speaker, feature), []).append(position)
+        self._postings.setdefault((signature.speaker, ""), []).append(position)
+
+    def best(self, signature: Signature) -> _Match | None:
+        """The most similar known statement of the same speaker, whatever its similarity."""
+        candidates: set[int] = set()
+        for feature, weight in signature.features.items():
+            if weight >= 0.5:
+                candidates.update(self._postings.get((signature.speaker, feature), ()))
+        best: _Match | None = None
+        for position in sorted(candidates):
+            entry = self._entries[position]
+            similarity, shared = self.similarity(signature, entry.signature)
+            if best is None or similarity > best.similarity + 1e-9:
+                best = _Match(
+                    entry.statement_id, round(similarity, 4), shared, entry.signature.lang
+                )
+        return best
+
+    def assign(self, signature: Signature, own_id: str) -> Assignment:
+        """The statement a sighting belongs to, adding it to the index when it is new.
+
+        `own_id` is the sighting's own id (`statement_id_for` its speaker and text),
+        taken when nothing known is similar enough.
+        """
+        match = self.best(signature)
+        evidence: dict[str, object] = {"threshold": self.threshold}
+        if match and match.similarity >= self.threshold:
+            if match.statement_id == own_id:
+                method = "same-text"
+            elif match.lang != signature.lang:
+                method = "cross-language"
+            else:
+                method = "paraphrase"
+            statement_id, is_new = match.statement_id, False
+            similarity, shared = match.similarity, match.shared
+        elif own_id in self._ids:
+            # Said word for word before, though the stored signature has drifted
+            # (another profile version, or rebuilt from text).
+            method, statement_id, is_new = "same-text", own_id, False
+            known = self._entries[self._ids[own_id]].signature
+            raw, shared = self.similarity(signature, known)
+            similarity = round(raw, 4)
+        else:
+            method, statement_id, is_new = "new", own_id, True
+            similarity = match.similarity if match else 0.0
+            shared = match.shared if match else ()
+            evidence["nearest_statement_id"] = match.statement_id if match else None
+            self.add(statement_id, signature)
+        evidence |= {
+            "method": method,
+            "matched_statement_id": None if is_new else statement_id,
+            "similarity": similarity,
+            "shared_features": list(shared),
+        }
+        return Assignment(statement_id, is_new, evidence)
+
+    def similarity(self, a: Signature, b: Signature) -> tuple[float, tuple[str, ...]]:
+        """Weighted feature overlap, mixed with lemma overlap in one language, then
+        adjusted: other numbers for the same unit or another reporting act lower it,
+        the same count of the same thing raises it."""
+        shared = tuple(sorted(set(a.features) & set(b.features)))
+        # fsum: a plain sum over a set depends on the hash seed in its last bits,
+        # enough to move a similarity across a rounding step between runs.
+        inter = math.fsum(min(a.features[k], b.features[k]) for k in shared)
+        union = math.fsum(
+            max(a.features.get(k, 0.0), b.features.get(k, 0.0)) for k in {*a.features, *b.features}
+        )
+        score = inter / union if union else 0.0
+        overlap = None
+        if a.lang == b.lang and a.tokens and b.tokens:
+            overlap = len(a.tokens & b.tokens) / len(a.tokens | b.tokens)
+            score = (1 - self.text_weight) * score + self.text_weight * overlap
+        if a.stance != b.stance:
+            score *= self.stance_mismatch
+        conflict = any(u in b.quantities and b.quantities[u] != n for u, n in a.quantities.items())
+        agree = any(b.quantities.get(u) == n for u, n in a.quantities.items())
+        if conflict and not (overlap is not None and overlap >= 0.8):
+            # Another figure is another claim, unless the sentence is otherwise the
+            # same (a corrected figure in a new version of the article).
+            score *= self.quantity_conflict
+        elif agree and a.stance == b.stance:
+            score = max(score, self.shared_quantity)
+        elif self.same_core and a.stance == b.stance and _core(a) == _core(b):
+            # Nothing distinctive tells them apart: "Moscow and Pyongyang deny any
+            # arms trade" and "both have denied the accusations" are one denial.
+            score = max(score, self.same_core)
+        elif self.same_denial and a.stance == b.stance == "deny" and self._one_denial(a, b):
+            score = max(score, self.same_denial)
+        return score, shared
+
+    def _one_denial(self, a: Signature, b: Signature) -> bool:
+        """Whether two denials by one speaker deny the same thing.
+
+        A speaker keeps one standing denial, restated loosely ("deny any arms
+        trade", "have denied the accusations"); it is another denial only when
+        it names other weapons or figures, or says something else of the claims
+        ("absurd" against "no intention of exporting").
+        """
+
+        def distinct(s: Signature) -> frozenset[str]:
+            return frozenset(
+                k for k in _core(s) if k in self._distinct_concepts or k.startswith("quantity:")
+            )
+
+        da, db = distinct(a), distinct(b)
+        return da <= db or db <= da
+
+
+def _core(signature: Signature) -> frozenset[str]:
+    """The distinctive features of a signature: what it claims beyond its speaker's act."""
+    return frozenset(
+        k
+        for k, w in signature.features.items()
+        if w >= 0.5 and not k.startswith(("stance:", "cue:"))
+    )
+
+
+def statement_id_for(speaker: str | None, text: str) -> str:
+    """The id of a statement first seen as `text` from `speaker`: stable across runs."""
+    digest = hashlib.sha256(f"{speaker_key(speaker)}\x1f{normalize(text)}".encode()).hexdigest()
+    return f"st_{digest[:20]}"
+
+
+def signature_of(
+    s: Sentence, speaker: str | None, stance: str, lang: str, reading: Reading, profile: Profile
+) -> Signature:
+    """The signature of a statement sentence, as `StatementIndex` compares it."""
+    return Signature(
+        speaker=speaker_key(speaker),
+        stance=stance,
+        lang=lang,
+        features=_features(s, stance, reading, profile),
+        tokens=content_tokens(s.text, lang),
+        quantities=reading.quantities,
+    )
+
+
+def _features(s: Sentence, stance: str, reading: Reading, profile: Profile) -> dict[str, float]:
+    weights = profile.weights
+    features: dict[str, float] = {}
+    names = [(m.start, m.end) for m in s.mentions if not m.weak]
+    for cid, spans in s.concepts.items():
+        concept = profile.concepts[cid]
+        kind = concept.kind
+        if kind in profile.ignored_kinds:
+            continue
+        # "Sanctions" in "Multilateral Sanctions Monitoring Team" names the
+        # speaker; it says nothing about the claim.
+        if all(inside(a, b, names) for a, b in spans):
+            continue
+        # An implied concept ("ammunition" under "shells") is half a witness.
+        weight = concept.weight if concept.weight is not None else weights.get(kind, 1.0)
+        features[cid] = weight * (0.5 if cid in s.implied else 1.0)
+    features[f"stance:{stance}"] = weights.get("stance", 0.6)
+    for hit in s.cues:
+        features[f"cue:{hit.label}"] = weights.get("cue", 0.6)
+    for unit, number in reading.quantities.items():
+        features[f"quantity:{unit}:{number}"] = weights.get("quantity", 2.0)
+    for feature in reading.periods:
+        features[feature] = weights.get("period", 1.0)
+    if reading.direction and weights.get("direction", 0.0) > 0:
+        features[f"direction:{reading.direction}"] = weights["direction"]
+    return features

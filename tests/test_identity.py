@@ -1,0 +1,179 @@
+"""Statement identity: the evidence of each decision, denials, signatures and determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from armswatch.tasks.detect import Detector, Profile
+from armswatch.tasks.identity import Signature, StatementIndex
+from armswatch.tasks.load import detection_rows
+from armswatch.tasks.models import KnownStatement, VersionRecord
+
+DATA = Path(__file__).resolve().parent / "data"
+EVIDENCE_KEYS = {"matched_statement_id", "similarity", "shared_features", "method"}
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return Profile.load("nk_russia")
+
+
+def _first(detector: Detector, text: str, lang: str, doc_id: str = "doc"):
+    found = detector.detect(doc_id, text, lang)
+    assert found, f"no statement found in {text!r}"
+    return found[0]
+
+
+KIRBY_EN = (
+    "North Korea has delivered more than 1,000 containers of military equipment and munitions "
+    "to Russia, John Kirby said."
+)
+KIRBY_EN_AGAIN = (
+    "According to John Kirby, more than a thousand containers of munitions and military "
+    "equipment have been shipped from North Korea to Russia."
+)
+KIRBY_DE = (
+    "Nordkorea hat nach Angaben von John Kirby mehr als 1.000 Container mit Militärausrüstung "
+    "und Munition an Russland geliefert."
+)
+
+
+def test_each_method_of_identity_and_its_evidence(profile):
+    detector = Detector(profile)
+    new = _first(detector, KIRBY_EN, "en", "a")
+    same = _first(detector, KIRBY_EN, "en", "b")
+    paraphrase = _first(detector, KIRBY_EN_AGAIN, "en", "c")
+    cross = _first(detector, KIRBY_DE, "de", "d")
+    assert [d.evidence["method"] for d in (new, same, paraphrase, cross)] == [
+        "new",
+        "same-text",
+        "paraphrase",
+        "cross-language",
+    ]
+    assert new.evidence["matched_statement_id"] is None and new.is_new
+    for later in (same, paraphrase, cross):
+        assert later.evidence["matched_statement_id"] == new.statement_id == later.statement_id
+        assert later.evidence["similarity"] >= later.evidence["threshold"]
+        assert "quantity:containers:1000" in later.evidence["shared_features"]
+    assert same.evidence["similarity"] == 1.0
+
+
+def test_evidence_keys_are_always_there_and_stored_as_json(profile):
+    detector = Detector(profile)
+    lines = (DATA / "detect_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    found = []
+    for row in map(json.loads, lines):
+        found += detector.detect(row["id"], row["text"], row["lang"])
+    methods = set()
+    for d in found:
+        assert d.evidence.keys() >= EVIDENCE_KEYS, d.evidence
+        assert isinstance(d.evidence["shared_features"], list)
+        assert isinstance(d.evidence["similarity"], float)
+        assert (d.evidence["matched_statement_id"] is None) == (d.evidence["method"] == "new")
+        methods.add(d.evidence["method"])
+    assert {"new", "paraphrase", "cross-language"} <= methods
+    versions = {
+        d.doc_id: VersionRecord(d.doc_id, 1, datetime(2024, 1, 1, tzinfo=UTC), "h", "", "en", "x")
+        for d in found
+    }
+    _, sightings, _ = detection_rows(found, versions, profile.name)
+    stored = [json.loads(s["evidence"]) for s in sightings]
+    assert all(e.keys() >= EVIDENCE_KEYS for e in stored)
+
+
+def test_a_new_statement_names_its_nearest_miss(profile):
+    detector = Detector(profile)
+    _first(detector, KIRBY_EN, "en", "a")
+    other = _first(
+        detector,
+        "Kirby later said the number of containers sent from North Korea to Russia had grown "
+        "to more than 10,000.",
+        "en",
+        "b",
+    )
+    assert other.evidence["method"] == "new"
+    assert other.evidence["nearest_statement_id"] is not None
+    assert other.evidence["similarity"] < other.evidence["threshold"]
+
+
+def test_same_text_from_a_drifted_stored_signature(profile):
+    text = "Kim Yo Jong dismissed claims of North Korean arms exports to Russia as absurd."
+    first = _first(Detector(profile), text, "en")
+    drifted = Signature("kim yo jong", "deny", "en", {"stance:deny": 0.6}, frozenset(), {})
+    later = Detector(profile)
+    later.load_known(
+        [KnownStatement(first.statement_id, first.speaker, "deny", text, "en", drifted.dumps())]
+    )
+    again = _first(later, text, "en")
+    assert (again.statement_id, again.is_new) == (first.statement_id, False)
+    assert again.evidence["method"] == "same-text"
+    assert again.evidence["matched_statement_id"] == first.statement_id
+
+
+def test_loose_restatements_of_one_denial_share_it(profile):
+    detector = Detector(profile)
+    text = (
+        "Moscow and Pyongyang deny any arms trade.\n"
+        "South Korea says North Korea has shipped millions of shells to Russia.\n"
+        "Both Moscow and Pyongyang have denied the accusations."
+    )
+    found = detector.detect("doc", text, "en")
+    denials = [d for d in found if d.stance == "deny"]
+    assert len(denials) == 2 and denials[0].statement_id == denials[1].statement_id
+
+
+def test_denials_that_say_different_things_stay_apart(profile):
+    detector = Detector(profile)
+    absurd = _first(
+        detector,
+        "Kim Yo Jong dismissed reports of North Korean arms exports to Russia as absurd.",
+        "en",
+        "a",
+    )
+    intention = _first(
+        detector,
+        "Kim Yo Jong denied the reports, saying North Korea has no intention of exporting "
+        "weapons to Russia.",
+        "en",
+        "b",
+    )
+    assert absurd.statement_id != intention.statement_id
+
+
+def test_index_settings_come_from_the_profile(profile):
+    index = StatementIndex.for_profile(profile)
+    assert (index.threshold, index.same_denial) == (
+        profile.identity_threshold,
+        profile.same_denial,
+    )
+
+
+def test_similarities_do_not_depend_on_the_hash_seed():
+    # Sums over sets of feature names once varied in their last bits from run to
+    # run; identity evidence (and a borderline decision) must not.
+    script = (
+        "import json, sys\n"
+        "from armswatch.tasks.detect import Detector\n"
+        "d = Detector.from_profile()\n"
+        "out = []\n"
+        f"for line in open({str(DATA / 'detect_dev.jsonl')!r}, encoding='utf-8'):\n"
+        "    r = json.loads(line)\n"
+        "    out += [(x.statement_id, x.evidence['similarity'])\n"
+        "            for x in d.detect(r['id'], r['text'], r['lang'])]\n"
+        "print(json.dumps(out))\n"
+    )
+    runs = []
+    for seed in ("1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        runs.append(done.stdout)
+    assert runs[0] == runs[1]
