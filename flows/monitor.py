@@ -22,6 +22,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from armswatch.flows.config import Settings, SourcesFile, load_sources
 from armswatch.tasks import diff, extract, feeds, fetch, load, publish
+from armswatch.tasks.analysis import DocumentAnalysis
 from armswatch.tasks.detect import Detector
 from armswatch.tasks.http import HttpPolicy
 from armswatch.tasks.models import (
@@ -156,19 +157,42 @@ def diff_versions(
     return diff.diff_versions(texts, previous, now)
 
 
-@task(name="detect-statements", task_run_name="detect-batch-{batch}", cache_policy=NO_CACHE)
-def detect_statements(
-    versions: list[VersionRecord], texts: list[ExtractedText], detector: Detector, batch: int
+@task(name="analyse-statements", task_run_name="analyse-batch-{batch}", cache_policy=NO_CACHE)
+def analyse_statements(
+    versions: list[VersionRecord], titles: dict[str, str | None], analyser: Detector, batch: int
+) -> list[DocumentAnalysis]:
+    """The CPU-heavy, order-free part of detection: relevance, speaker, stance, facts."""
+    return [
+        analyser.analyse(v.article_id, v.text, v.lang, title=titles.get(v.article_id))
+        for v in versions
+    ]
+
+
+@task(name="resolve-statements", task_run_name="resolve-batch-{batch}", cache_policy=NO_CACHE)
+def resolve_statements(
+    analyses: list[DocumentAnalysis], detector: Detector, batch: int
 ) -> list[Detection]:
+    """Statement identity, in arrival order, against everything the detector knows."""
+    return [d for analysis in analyses for d in detector.resolve(analysis)]
+
+
+def analyse_in_chunks(
+    versions: list[VersionRecord], texts: list[ExtractedText], identity: Identity,
+    settings: Settings, batch: int,
+) -> list[DocumentAnalysis]:
+    """analyse-statements over a batch, in chunks the flow's task runner runs side by side."""
     titles = {t.article_id: t.title for t in texts}
-    found: list[Detection] = []
-    for version in versions:
-        found.extend(
-            detector.detect(
-                version.article_id, version.text, version.lang, title=titles.get(version.article_id)
-            )
+    pieces = min(settings.chunks(), max(1, len(versions)))
+    if pieces <= 1:
+        return analyse_statements(versions, titles, identity.analyser, batch)
+    size = -(-len(versions) // pieces)
+    futures = [
+        analyse_statements.with_options(task_run_name=f"analyse-batch-{batch}-{n}").submit(
+            versions[i : i + size], titles, identity.analyser, batch
         )
-    return found
+        for n, i in enumerate(range(0, len(versions), size), 1)
+    ]
+    return [analysis for future in futures for analysis in future.result()]
 
 
 @task(name="write-batch", task_run_name="write-batch-{batch}", cache_policy=NO_CACHE)
@@ -283,13 +307,16 @@ class Identity:
     detector: Detector
     epoch: int
     profile: str
+    # The same profile with an empty index: cheap to ship to Dask workers,
+    # since analysis never looks at known statements.
+    analyser: Detector
 
     @classmethod
     def load(cls, wh: Warehouse, profile: str) -> Identity:
         detector = Detector.from_profile(profile)
         known, epoch = load.load_known_statements(wh, detector.profile_name)
         detector.load_known(known)
-        return cls(detector, epoch, profile)
+        return cls(detector, epoch, profile, Detector.from_profile(profile))
 
 
 # A batch whose statements lost a race with another writer is detected again
@@ -324,8 +351,9 @@ def process_due(
         texts = extract_in_chunks(pages, requests, settings, batch)
         usable = [t for t in texts if t is not None]
         versions, skipped = diff_versions(usable, wh, now, batch)
+        analyses = analyse_in_chunks(versions, usable, identity, settings, batch)
         for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-            detections = detect_statements(versions, usable, identity.detector, batch)
+            detections = resolve_statements(analyses, identity.detector, batch)
             try:
                 written = write_batch(
                     wh, now, pages, texts, versions, skipped, detections,
