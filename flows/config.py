@@ -172,6 +172,10 @@ class Settings(BaseSettings):
     notify_urls: list[str] = []
     notify_secret_block: str | None = None
     emit_events: bool = True
+    # Levels of the library loggers whose lines join the run's logs (Prefect
+    # attaches them; their levels are ours to set). INFO on httpx logs every request.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     def feed_path(self, db: str) -> Path | None:
         if self.statements_feed == "":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import uuid
 import zlib
@@ -415,6 +416,14 @@ def run_cycle(
     return counts
 
 
+def library_logging(settings: Settings) -> None:
+    """Let armswatch's, httpx's and trafilatura's own lines reach the run's logs."""
+    logging.getLogger("armswatch").setLevel(settings.log_level)
+    logging.getLogger("httpx").setLevel(settings.http_log_level)
+    logging.getLogger("trafilatura").setLevel(max(logging.WARNING, logging.getLevelName(
+        settings.log_level)))
+
+
 def lateness() -> timedelta | None:
     """How late a scheduled deployment run started; None for runs started by hand."""
     scheduled = runtime.flow_run.scheduled_start_time
@@ -438,6 +447,7 @@ def monitor(
 ) -> CycleResult | State:
     """Poll every source once and store what is new: articles, versions, diffs and statements."""
     settings = Settings()
+    library_logging(settings)
     late = lateness()
     if late is not None and late > timedelta(minutes=settings.max_lateness_minutes):
         # After a pause the scheduler leaves a queue of late runs; one on-time

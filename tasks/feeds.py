@@ -55,10 +55,18 @@ def poll_feeds(
             )
         )
     results = get_many(requests, policy)
-    return [
+    polls = [
         _to_poll(source, states.get(source.name), result, polled_at)
         for source, result in zip(sources, results, strict=True)
     ]
+    log.info(
+        "polled %d sources: %d with news, %d unchanged, %d failed",
+        len(polls),
+        sum(1 for p in polls if p.error is None and not p.not_modified),
+        sum(1 for p in polls if p.not_modified),
+        sum(1 for p in polls if p.error is not None),
+    )
+    return polls
 
 
 def _to_poll(

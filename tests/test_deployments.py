@@ -86,6 +86,7 @@ def prefect_server(tmp_path_factory) -> Iterator[Server]:
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "ARMSWATCH_HOME": str(REPO),
+        "ARMSWATCH_HTTP_LOG_LEVEL": "INFO",  # so httpx's request lines show in the run logs
     }
     log = (home / "server.log").open("w")
     server = subprocess.Popen(
@@ -180,6 +181,18 @@ def test_run_publishes_artifacts_and_events(deployed, monitor_run):
     logs = deployed.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}})
     messages = "\n".join(entry["message"] for entry in logs)
     assert "feeds=3" in messages  # the run's closing line of counts
+    assert "HTTP Request: GET http://127.0.0.1" in messages  # httpx's own log lines
+    assert "polled 3 sources: 2 with news, 0 unchanged, 1 failed" in messages  # armswatch's
+
+    def materialized() -> set[str]:
+        found = deployed.post("/events/filter", {
+            "filter": {"event": {"prefix": ["prefect.asset.materialization"]}}, "limit": 50,
+        })  # fmt: skip
+        return {e["resource"]["prefect.resource.id"] for e in found.get("events", [])}
+
+    assets = wait_for(lambda: len(materialized()) >= 3 and materialized(), 60, "asset events")
+    tables = {key.rsplit("/", 1)[-1] for key in assets if key.startswith("duckdb://")}
+    assert {"articles", "article_versions", "statements"} <= tables
 
 
 def _chrome():
