@@ -182,7 +182,7 @@ class Settings(BaseSettings):
             return None
         if self.statements_feed:
             return Path(self.statements_feed)
-        if db == ":memory:":
-            return None
+        if db == ":memory:" or db.startswith("ducklake:"):
+            return None  # no file to sit beside: name one with ARMSWATCH_STATEMENTS_FEED
         base = Path(db)
         return base.with_name(f"{base.stem}-statements.atom")

@@ -224,6 +224,10 @@ def in_shard(name: str, shard: str | None) -> bool:
 
 def asset_key(db: str, table: str) -> str:
     """The Prefect asset key of a warehouse table: the DuckDB file and the table."""
+    if db.startswith("ducklake:"):
+        # The catalog's connection string, less anything secret in it.
+        catalog = re.sub(r"password=\S*", "", db.removeprefix("ducklake:"))
+        return "ducklake://" + re.sub(r"[^A-Za-z0-9._/-]+", "-", f"{catalog}/{table}")
     where = "memory" if db == ":memory:" else str(Path(db).resolve()).lstrip("/")
     return "duckdb://" + re.sub(r"[^A-Za-z0-9._/-]", "-", f"{where}/{table}")
 

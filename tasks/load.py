@@ -106,8 +106,11 @@ def record_polls(
                     "first_seen_at": poll.polled_at, "last_seen_at": poll.polled_at,
                 }
             )
-    with wh.transaction() as con:
-        return store.record_polls(con, source_rows, poll_rows, entry_rows)
+    def write() -> dict[str, int]:
+        with wh.transaction() as con:
+            return store.record_polls(con, source_rows, poll_rows, entry_rows)
+
+    return wh.retrying(write)
 
 
 def plan_fetches(
@@ -356,5 +359,8 @@ def record_run(
     """One row a run in `runs`, with its counts, for operators' queries."""
     row = {"run_id": run_id, "flow": flow, "started_at": started, "finished_at": finished,
            "counts": json.dumps(dict(counts))}
-    with wh.transaction() as con:
-        store.insert_new(con, "runs", [row])
+    def write() -> None:
+        with wh.transaction() as con:
+            store.insert_new(con, "runs", [row])
+
+    wh.retrying(write)

@@ -117,6 +117,13 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows) and rows[0][0] == "ducklake"
 
 
+def _is_race(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        word in text for word in ("conflict", "duplicate key", "already exists", "concurrent")
+    )
+
+
 def _is_lock_error(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
 
@@ -218,8 +225,34 @@ class Warehouse:
             con.execute("COMMIT")
 
     def migrate(self) -> list[str]:
+        if not self.lake:
+            with self.connect() as con:
+                return migrate(con)
+        # Workers that start together on a new lake race to create its catalog
+        # and tables; the losers find the work done when they try again.
+        return self.retrying(lambda: self._migrate_once())
+
+    def _migrate_once(self) -> list[str]:
         with self.connect() as con:
             return migrate(con)
+
+    def retrying(self, work, attempts: int = 6):
+        """Run `work` again after a write conflict with another writer of a lake.
+
+        `work` must be idempotent (every armswatch write is); a file warehouse
+        has one writer at a time, so it runs once.
+        """
+        delay = 0.2
+        for attempt in range(1, attempts + 1):
+            try:
+                return work()
+            except (duckdb.Error, MigrationError) as exc:
+                if not self.lake or attempt == attempts or not _is_race(exc):
+                    raise
+                log.info("write conflict on %s (%s); trying again", self.path, exc)
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def run_lock(self, wait: bool = False, wait_seconds: float = 3600.0) -> Iterator[None]:
