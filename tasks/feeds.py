@@ -152,6 +152,14 @@ def parse_feed(
     # URL or a file name to open.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     raw_entries = parsed.get("entries") or []
+    if not parsed.get("version") and not raw_entries and media_type and "charset" in (
+        content_type or ""
+    ):
+        # Servers lie about charsets; a body that is no feed in the declared one
+        # may be one in what its own XML declaration or bytes say.
+        headers["content-type"] = media_type
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        raw_entries = parsed.get("entries") or []
     if not parsed.get("version") and not raw_entries:
         raise NotAFeed(f"not a feed: {media_type or 'no content type'}")
     feed_lang = _lang(parsed.get("feed", {}).get("language"))
