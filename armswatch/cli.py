@@ -213,23 +213,31 @@ def run(
         bool, typer.Option(help="Re-check every known article now, due or not.")
     ] = False,
     wait: Annotated[
-        bool, typer.Option(help="Wait for a run already writing this warehouse, not exit.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Wait for a run already writing this warehouse, or exit at once "
+            "[default: ARMSWATCH_ON_BUSY, else exit].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run one monitor cycle over a sources file."""
-    from armswatch.warehouse.db import RunInProgress
-
     path = check_config(sources)
     from armswatch import report
     from armswatch.flows.monitor import configured, monitor
 
-    try:
-        result = configured(monitor)(
-            sources=str(path), db=db, recheck_all=recheck_all, on_busy="wait" if wait else "exit"
-        )
-    except RunInProgress as exc:
-        err.print(f"{exc}; not starting a second run (use --wait to queue behind it)")
-        raise typer.Exit(3) from None
+    on_busy = None if wait is None else ("wait" if wait else "exit")
+    state = configured(monitor)(
+        sources=str(path), db=db, recheck_all=recheck_all, on_busy=on_busy, return_state=True
+    )
+    if state.is_cancelled():
+        err.print(f"{state.message} (use --wait to queue behind it)")
+        raise typer.Exit(3)
+    if not state.is_completed():
+        err.print(f"the run did not complete: {state.message}")
+        raise typer.Exit(1)
+    result = state.result()
     report.print_cycle(console, db, result)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
@@ -35,7 +36,7 @@ from armswatch.tasks.models import (
     Source,
     VersionRecord,
 )
-from armswatch.warehouse.db import Warehouse
+from armswatch.warehouse.db import RunInProgress, Warehouse
 from armswatch.warehouse.store import StaleStatements
 
 
@@ -232,6 +233,9 @@ def asset_key(db: str, table: str) -> str:
     return "duckdb://" + re.sub(r"[^A-Za-z0-9._/-]", "-", f"{where}/{table}")
 
 
+MAX_SOURCE_ASSETS = 50
+
+
 def source_asset(source: Source) -> Asset:
     name = re.sub(r"[^A-Za-z0-9._-]", "-", source.name)
     return Asset(key=f"feed://{name}", properties=AssetProperties(name=source.name))
@@ -247,8 +251,14 @@ def _materialize_lineage(wh: Warehouse, sources: list[Source], counts: CycleCoun
     versions = Asset(key=asset_key(wh.path, "article_versions"))
     statements = Asset(key=asset_key(wh.path, "statements"))
     rows = load.table_rows(wh, ["articles", "article_versions", "statements"])
+    # Prefect takes at most 100 related resources an event: past that many
+    # sources, the lineage names them as one group.
+    feeds = (
+        [source_asset(s) for s in sources] if len(sources) <= MAX_SOURCE_ASSETS
+        else [Asset(key=f"feed://{len(sources)}-sources")]
+    )
     steps = [
-        (articles, [source_asset(s) for s in sources], {"new_rows": counts.new_articles}),
+        (articles, feeds, {"new_rows": counts.new_articles}),
         (versions, [articles], {"new_rows": counts.new_versions,
                                 "changed_articles": counts.changed_articles}),
         (statements, [versions], {"new_rows": counts.new_statements,
@@ -466,7 +476,14 @@ def monitor(
     logger = get_run_logger()
     run_id = str(runtime.flow_run.id or uuid.uuid4())
     started = datetime.now(UTC)
-    with wh.run_lock(wait=(on_busy or settings.on_busy) == "wait"):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(wh.run_lock(wait=(on_busy or settings.on_busy) == "wait"))
+        except RunInProgress as exc:
+            # Standing aside for a run in progress is no failure: no alert should fire.
+            message = f"{exc}; not starting a second run"
+            logger.warning(message)
+            return Cancelled(message=message)
         identity = open_warehouse(wh, profile or settings.profile)
         counts = run_cycle(config, wh, identity, settings, run_id, recheck_all)
         finished = datetime.now(UTC)
