@@ -87,6 +87,10 @@ def prefect_server(tmp_path_factory) -> Iterator[Server]:
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "ARMSWATCH_HOME": str(REPO),
         "ARMSWATCH_HTTP_LOG_LEVEL": "INFO",  # so httpx's request lines show in the run logs
+        # A run started without parameters must not reach past 127.0.0.1:
+        # these sources name only __BASE__, which nothing fills in for it.
+        "ARMSWATCH_SOURCES": str(SITE / "sources.toml"),
+        "ARMSWATCH_DB": str(home / "unused.duckdb"),
     }
     log = (home / "server.log").open("w")
     server = subprocess.Popen(
@@ -113,6 +117,14 @@ def deployed(prefect_server: Server, tmp_path_factory) -> Iterator[Server]:
     env = prefect_server.env
     prefect(env, "work-pool", "create", "armswatch", "--type", "process")
     prefect(env, "deploy", "--all", "--prefect-file", "deploy/prefect.yaml")
+    # Only the runs a test starts may run: a scheduled one would take the
+    # monitor's single slot, and would poll the default sources.
+    for deployment in prefect_server.post("/deployments/filter", {}):
+        for schedule in deployment["schedules"]:
+            httpx.patch(
+                f"{prefect_server.api}/deployments/{deployment['id']}/schedules/{schedule['id']}",
+                json={"active": False}, timeout=30,
+            ).raise_for_status()
     logs = tmp_path_factory.mktemp("worker") / "worker.log"
     with logs.open("w") as log:
         worker = subprocess.Popen(
@@ -150,6 +162,7 @@ def test_deployments_exist_with_schedules_and_no_overlap(deployed):
     assert set(deployments) == {"monitor", "digest", "backfill", "reprocess"}
     monitor = deployments["monitor"]
     assert [s["schedule"]["cron"] for s in monitor["schedules"]] == ["*/15 * * * *"]
+    assert not any(s["active"] for d in deployments.values() for s in d["schedules"])
     assert monitor["concurrency_limit"] == 1 or (
         monitor.get("global_concurrency_limit", {}) or {}
     ).get("limit") == 1
