@@ -111,25 +111,33 @@ def extract_texts(
     return extract.extract_pages(usable, [by_id.get(p.article_id) for p in usable], workers)
 
 
+def in_chunks(work, items: list, pieces: int, label: str, batch: int, *args) -> list:
+    """`work(items, *args, batch)` as up to `pieces` task runs side by side, results in order.
+
+    On the default thread runner one task does it all; on Dask each chunk is a
+    task on a cluster worker, so the stage scales with the cluster.
+    """
+    pieces = min(pieces, max(1, len(items)))
+    if pieces <= 1:
+        return work(items, *args, batch)
+    size = -(-len(items) // pieces)
+    futures = [
+        work.with_options(task_run_name=f"{label}-batch-{batch}-{n}").submit(
+            items[i : i + size], *args, batch
+        )
+        for n, i in enumerate(range(0, len(items), size), 1)
+    ]
+    return [result for future in futures for result in future.result()]
+
+
 def extract_in_chunks(
     pages: list[FetchedPage], requests: list[FetchRequest], settings: Settings, batch: int
 ) -> list[ExtractedText | None]:
-    """extract-texts over a batch, cut into chunks the flow's task runner runs side by side.
-
-    On the default thread runner one task does it all; on Dask each chunk is a
-    task on a cluster worker, so extraction scales with the cluster.
-    """
-    pieces = min(settings.chunks(), max(1, len(pages)))
-    if pieces <= 1:
-        return extract_texts(pages, requests, settings.extract_workers, batch)
-    size = -(-len(pages) // pieces)
-    futures = [
-        extract_texts.with_options(task_run_name=f"extract-batch-{batch}-{n}").submit(
-            pages[i : i + size], requests, settings.extract_workers, batch
-        )
-        for n, i in enumerate(range(0, len(pages), size), 1)
-    ]
-    return [text for future in futures for text in future.result()]
+    """extract-texts over a batch, in chunks."""
+    return in_chunks(
+        extract_texts, pages, settings.chunks(), "extract", batch, requests,
+        settings.extract_workers,
+    )
 
 
 def task_runner(settings: Settings):
@@ -182,19 +190,12 @@ def analyse_in_chunks(
     versions: list[VersionRecord], texts: list[ExtractedText], identity: Identity,
     settings: Settings, batch: int,
 ) -> list[DocumentAnalysis]:
-    """analyse-statements over a batch, in chunks the flow's task runner runs side by side."""
+    """analyse-statements over a batch, in chunks."""
     titles = {t.article_id: t.title for t in texts}
-    pieces = min(settings.chunks(), max(1, len(versions)))
-    if pieces <= 1:
-        return analyse_statements(versions, titles, identity.analyser, batch)
-    size = -(-len(versions) // pieces)
-    futures = [
-        analyse_statements.with_options(task_run_name=f"analyse-batch-{batch}-{n}").submit(
-            versions[i : i + size], titles, identity.analyser, batch
-        )
-        for n, i in enumerate(range(0, len(versions), size), 1)
-    ]
-    return [analysis for future in futures for analysis in future.result()]
+    return in_chunks(
+        analyse_statements, versions, settings.chunks(), "analyse", batch, titles,
+        identity.analyser,
+    )
 
 
 @task(name="write-batch", task_run_name="write-batch-{batch}", cache_policy=NO_CACHE)
