@@ -10,8 +10,14 @@ from armswatch.tasks.attribution import Resolution, Turn, find_speaker, find_sta
 from armswatch.tasks.facts import read_facts
 from armswatch.tasks.identity import Signature, signature_of, statement_id_for
 from armswatch.tasks.models import Fact
-from armswatch.tasks.profile import Profile, Rule
-from armswatch.tasks.sentence import Sentence, analyse_sentence, is_context
+from armswatch.tasks.profile import Lexicon, Profile, Rule
+from armswatch.tasks.sentence import (
+    Sentence,
+    analyse_sentence,
+    find_concepts,
+    is_context,
+    text_view,
+)
 from armswatch.tasks.text import detect_language, split_sentences
 
 _TURN = re.compile(
@@ -44,7 +50,7 @@ class DocumentAnalysis:
     doc_id: str
     lang: str
     profile: str
-    sentences: int
+    sentences: int  # sentences read; 0 when the document was ruled out as a whole
     candidates: tuple[Candidate, ...] = ()
 
 
@@ -76,6 +82,8 @@ def analyse_document(
     """The statement candidates of one document, in reading order; pure in the profile."""
     lang = document_language(profile, text, lang)
     lex = profile.lexicon(lang)
+    if not may_hold_statements(profile, lex, text, title):
+        return DocumentAnalysis(doc_id, lang, profile.name, 0)
     sentences: list[Sentence] = []
     turns: list[Turn] = []
     turn = Turn()
@@ -131,6 +139,45 @@ def analyse_document(
         state.statements.append((sentence, candidate))
     return DocumentAnalysis(
         doc_id, lang, profile.name, len(sentences), tuple(c for _, c in state.statements)
+    )
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | None) -> bool:
+    """Whether any relevance rule could fire on some sentence of the document.
+
+    Most pages a feed brings are off-topic, and reading every sentence of them
+    (speakers, verbs, cues, attribution) is most of detection's cost. One scan
+    of the concept terms over each whole line decides it instead: a rule needs
+    each of its groups met, and a group of concept atoms cannot be met by a
+    sentence if the document names none of them. Every other atom (stance,
+    speaker, position) is assumed possible, and the document's topic is
+    assumed set wherever the whole document sets it, so the test only ever
+    errs towards reading a document.
+    """
+    kinds: set[str] = set()
+    ids: set[str] = set()
+    lines = text.splitlines() + ([title] if title else [])
+    for line in lines:
+        line = _SPACES.sub(" ", line).strip()
+        if line:
+            concepts, _ = find_concepts(text_view(line), lex, profile)
+            ids.update(concepts)
+            kinds.update(profile.concepts[cid].kind for cid in concepts)
+    possible = kinds | {f"id:{cid}" for cid in ids}
+    if is_context(kinds):
+        possible.add("@context")
+
+    def met(atom: str) -> bool:
+        if atom in possible:
+            return True
+        return atom != "@context" and atom.startswith(("@", "stance:"))
+
+    return any(
+        rule.score >= profile.threshold and all(any(met(a) for a in group) for group in rule.groups)
+        for rule in profile.rules
     )
 
 

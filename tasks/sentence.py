@@ -72,12 +72,12 @@ def inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(a <= start and end <= b for a, b in spans)
 
 
-def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Profile) -> Sentence:
-    """Everything the lexicon finds in one sentence; `index` and `line` place it in its document."""
-    view = text.translate(_VIEW)
-    masked = masked_spans(view)
+def find_concepts(
+    view: str, lex: Lexicon, profile: Profile
+) -> tuple[dict[str, list[tuple[int, int]]], set[str]]:
+    """The concepts a text names or implies, with their spans; and those named by own terms."""
     concepts: dict[str, list[tuple[int, int]]] = {}
-    named: set[str] = set()  # found by their own terms, not only implied
+    named: set[str] = set()
     for matcher in lex.kinds.values():
         for hit in matcher.find(view):
             named.add(hit.label)
@@ -86,6 +86,19 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
                 cid = pending.pop()
                 concepts.setdefault(cid, []).append((hit.start, hit.end))
                 pending.extend(profile.concepts[cid].implies)
+    return concepts, named
+
+
+def text_view(text: str) -> str:
+    """The form of a text the lexicon's terms are matched against."""
+    return text.translate(_VIEW)
+
+
+def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Profile) -> Sentence:
+    """Everything the lexicon finds in one sentence; `index` and `line` place it in its document."""
+    view = text.translate(_VIEW)
+    masked = masked_spans(view)
+    concepts, named = find_concepts(view, lex, profile)
     kinds = {profile.concepts[cid].kind for cid in concepts}
     mentions = []
     speaker_hits = lex.speakers.find(view)
