@@ -28,17 +28,19 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import simplemma
+import Stemmer
 
 from armswatch.tasks.facts import MULTIPLIERS, NUMBER_WORDS, Reading
 from armswatch.tasks.profile import Profile
 from armswatch.tasks.sentence import Sentence, inside
 from armswatch.tasks.text import normalize
 
-SIGNATURE_VERSION = 1
+# 2: content tokens are Snowball stems (PyStemmer), no longer simplemma lemmas.
+SIGNATURE_VERSION = 2
 
 _STOPWORDS = {
     "en": "the a an and or of to in on for with by from at as is are was were be been has have "
@@ -58,8 +60,25 @@ _KO_PARTICLE = re.compile(
 )
 
 
+# Snowball stemmers rather than lemma dictionaries: simplemma's German and
+# Russian dictionaries cost about 250 MB in every worker process that reads
+# those languages, a stemmer almost nothing, and overlap of stems matches
+# restatements as well as overlap of lemmas (bench/detect_results.md, section 5).
+_SNOWBALL = {"en": "english", "de": "german", "ru": "russian"}
+_stemmers = threading.local()  # a PyStemmer object is not safe to share between threads
+
+
+def _stemmer(lang: str) -> Stemmer.Stemmer | None:
+    if lang not in _SNOWBALL:
+        return None
+    cache: dict[str, Stemmer.Stemmer] = _stemmers.__dict__.setdefault("by_lang", {})
+    if lang not in cache:
+        cache[lang] = Stemmer.Stemmer(_SNOWBALL[lang])
+    return cache[lang]
+
+
 def content_tokens(text: str, lang: str) -> frozenset[str]:
-    """Content lemmas (or stems) for same-language overlap; numbers are left to the facts."""
+    """Content stems for same-language overlap; numbers are left to the facts."""
     words = _WORD.findall(text.casefold())
     if lang == "ko":
         stems = {_KO_PARTICLE.sub("", w) for w in words}
@@ -68,21 +87,18 @@ def content_tokens(text: str, lang: str) -> frozenset[str]:
         chars = "".join(words)
         return frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
     stop = _STOP.get(lang, frozenset())
-    out = set()
-    for word in words:
-        if len(word) < 3 or word in stop or word in MULTIPLIERS or word in NUMBER_WORDS:
-            continue
-        try:
-            lemma = simplemma.lemmatize(word, lang=lang) if lang in ("en", "de", "ru") else word
-        except ValueError:
-            lemma = word
-        out.add(lemma.casefold())
-    return frozenset(out)
+    kept = [
+        w
+        for w in words
+        if len(w) >= 3 and w not in stop and w not in MULTIPLIERS and w not in NUMBER_WORDS
+    ]
+    stemmer = _stemmer(lang)
+    return frozenset(stemmer.stemWords(kept) if stemmer else kept)
 
 
 @dataclass(frozen=True)
 class Signature:
-    """What identity compares: canonical speaker, stance, weighted features, lemmas."""
+    """What identity compares: canonical speaker, stance, weighted features, stems."""
 
     speaker: str
     stance: str
@@ -266,7 +282,7 @@ class StatementIndex:
         return Assignment(statement_id, is_new, evidence)
 
     def similarity(self, a: Signature, b: Signature) -> tuple[float, tuple[str, ...]]:
-        """Weighted feature overlap, mixed with lemma overlap in one language, then
+        """Weighted feature overlap, mixed with stem overlap in one language, then
         adjusted: other numbers for the same unit or another reporting act lower it,
         the same count of the same thing raises it."""
         shared = tuple(sorted(set(a.features) & set(b.features)))
