@@ -86,6 +86,7 @@ class TreeSampler(threading.Thread):
         self.peak_tree_rss = 0
         self.peak_tree_pss = 0
         self.peak_main_rss = 0
+        self.cpu: dict[int, float] = {}  # last seen user + system seconds of each process
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -101,6 +102,8 @@ class TreeSampler(threading.Thread):
                 total = pss = 0
                 for p in procs:
                     with contextlib.suppress(psutil.Error):
+                        times = p.cpu_times()
+                        self.cpu[p.pid] = times.user + times.system
                         rss = p.memory_info().rss
                         total += rss
                         if p.pid == self.pid:
@@ -136,6 +139,9 @@ def run_measured(cmd: list[str], env: dict[str, str], log: Path, cwd: Path | Non
         "rc": proc.returncode,
         "cpu_user": usage.ru_utime,
         "cpu_sys": usage.ru_stime,
+        # The workers' CPU reaches wait4 only through processes that reaped them;
+        # the sampler saw each process of the tree until just before it ended.
+        "tree_cpu": max(usage.ru_utime + usage.ru_stime, sum(sampler.cpu.values())),
         "maxrss_mb": usage.ru_maxrss / 1024,  # the largest single process of the tree
         "tree_rss_mb": sampler.peak_tree_rss / 2**20 if psutil else None,
         "tree_pss_mb": sampler.peak_tree_pss / 2**20 if psutil else None,
@@ -324,9 +330,8 @@ STAGE_FUNCTIONS = [
     ("armswatch.tasks.load", "record_polls", "poll"),
     ("armswatch.tasks.load", "plan_fetches", "plan"),
     ("armswatch.tasks.fetch", "fetch_pages", "fetch"),
-    ("armswatch.tasks.extract", "extract_pages", "extract"),
     ("armswatch.tasks.load", "previous_versions", "diff"),
-    ("armswatch.tasks.diff", "diff_versions", "diff"),
+    ("armswatch.flows.monitor", "InFlight.outcomes", "wait"),
     ("armswatch.tasks.detect", "Detector.detect", "detect"),
     ("armswatch.tasks.detect", "Detector.analyse", "detect"),
     ("armswatch.tasks.detect", "Detector.resolve", "detect"),
@@ -637,7 +642,7 @@ class Bench:
     def armswatch_env(self, **extra: str) -> dict[str, str]:
         env = dict(self.prefect.env)
         if self.args.workers:
-            env["ARMSWATCH_EXTRACT_WORKERS"] = str(self.args.workers)
+            env["ARMSWATCH_WORKERS"] = str(self.args.workers)
         if self.args.batch_size:
             env["ARMSWATCH_BATCH_SIZE"] = str(self.args.batch_size)
         env["ARMSWATCH_MAX_ARTICLES_PER_RUN"] = str(max(10_000, self.args.n))
@@ -695,6 +700,14 @@ class Bench:
             Path(m["log"]).read_text("utf-8", "replace").replace("\n", " "),
         )
         m["counts"] = counts.group(0) if counts else None
+        on_workers = re.search(
+            r"CPU seconds on the workers: extract=([\d.]+) version=([\d.]+) analyse=([\d.]+)",
+            Path(m["log"]).read_text("utf-8", "replace"),
+        )
+        if on_workers:
+            m["worker_stages"] = dict(
+                zip(("extract", "version", "analyse"), map(float, on_workers.groups()), strict=True)
+            )
         self.log(
             f"{label}: wall {m['wall']:.2f} s, maxrss {m['maxrss_mb']:.0f} MB, "
             f"tree {m['tree_rss_mb'] or 0:.0f} MB; {m['counts']}"
@@ -945,7 +958,9 @@ def summarise(results: dict) -> dict:
             s[key + "_extract_cpu"] = med([r.get("extract_cpu") for r in R[key]])
     for key in ("floor_default", "floor_armswatch", "cli", "cold", "rerun", "empty", "naive"):
         if key in R:
-            s[key + "_cpu"] = med([r["cpu_user"] + r["cpu_sys"] for r in R[key]])
+            s[key + "_cpu"] = med(
+                [r.get("tree_cpu") or r["cpu_user"] + r["cpu_sys"] for r in R[key]]
+            )
     for key in (
         "cli",
         "cold",
@@ -975,6 +990,10 @@ def summarise(results: dict) -> dict:
         for st in {k for r in cold for k in r.get("stages", {})}:
             stages[st] = med([r.get("stages", {}).get(st) for r in cold])
         s["cold_stages"] = stages
+        s["cold_worker_stages"] = {
+            st: med([r.get("worker_stages", {}).get(st) for r in cold])
+            for st in ("extract", "version", "analyse")
+        }
         tr = {}
         for key in {k for r in cold for k in r.get("task_runs", {})}:
             tr[key] = med([r.get("task_runs", {}).get(key, {}).get("seconds") for r in cold])
@@ -1075,6 +1094,7 @@ def print_report(results: dict, s: dict) -> None:
             "extract",
             "diff",
             "detect",
+            "wait",
             "write",
             "setup",
             "publish",
@@ -1089,6 +1109,13 @@ def print_report(results: dict, s: dict) -> None:
             f"{'other':10} {total - work:9.2f} {(total - work) / total:7.1%}"
             "  (start-up, Prefect, flow body)"
         )
+        print("  (wait: the flow's thread waiting for the workers; fetch and write overlap them)")
+        ws = s.get("cold_worker_stages", {})
+        if any(ws.values()):
+            print("\nCPU on the worker processes during (d) (median):")
+            for st, v in ws.items():
+                if v is not None:
+                    print(f"  {st:10} {v:9.2f} s  {1000 * v / n:8.2f} ms/page")
         print("\nPrefect task-run durations of (d) from the API (median, summed per task):")
         for key, v in sorted(s["cold_task_runs"].items(), key=lambda kv: -(kv[1] or 0)):
             print(f"  {key:28} {fmt(v)}")
@@ -1128,7 +1155,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=None,
-        help="ARMSWATCH_EXTRACT_WORKERS (default: the project's)",
+        help="ARMSWATCH_WORKERS (default: one per core)",
     )
     ap.add_argument(
         "--batch-size", type=int, default=None, help="ARMSWATCH_BATCH_SIZE (default: the project's)"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from armswatch.tasks.models import Source
@@ -123,13 +123,22 @@ def load_settings(**overrides: object) -> Settings:
 class Settings(BaseSettings):
     """Run settings; each can be set in the environment as ARMSWATCH_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="ARMSWATCH_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ARMSWATCH_", extra="ignore", populate_by_name=True
+    )
 
     db: str = "armswatch.duckdb"
     sources: str = str(DEFAULT_SOURCES)
     profile: str = "nk_russia"
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 200
-    extract_workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # Processes that extract, version and analyse pages while the run's own
+    # process fetches and writes; 0 means one per CPU core. The earlier name
+    # ARMSWATCH_EXTRACT_WORKERS is still read.
+    workers: Annotated[
+        int,
+        Field(ge=0, le=64, validation_alias=AliasChoices(
+            "workers", "ARMSWATCH_WORKERS", "ARMSWATCH_EXTRACT_WORKERS")),
+    ] = 0
     max_articles_per_run: Annotated[int, Field(ge=0)] = 10_000
     on_busy: Literal["wait", "exit"] = "exit"
     max_lateness_minutes: Annotated[float, Field(gt=0)] = 10.0
@@ -138,19 +147,26 @@ class Settings(BaseSettings):
     shard: Annotated[str, Field(pattern=r"^[1-9][0-9]*/[1-9][0-9]*$")] | None = None
     # Where a new DuckLake warehouse (ARMSWATCH_DB=ducklake:…) keeps its data files.
     lake_data_path: str | None = None
-    # "dask" runs text extraction on a Dask cluster (prefect-dask): the one at
-    # dask_address, or a local cluster of dask_workers processes.
+    # "dask" runs page processing (extraction, versions, analysis) on a Dask
+    # cluster (prefect-dask): the one at dask_address, or a local cluster of
+    # dask_workers processes; "threads" runs it on the run's own worker processes.
     task_runner: Literal["threads", "dask"] = "threads"
     dask_address: str | None = None
     dask_workers: Annotated[int, Field(ge=1, le=256)] = 2
-    # Pieces each batch's extraction is cut into, each a task; 0 means one per
-    # Dask worker thread on dask, one in all on threads.
+    # Pieces each batch's page processing is cut into on Dask, each a task;
+    # 0 means two per Dask worker.
     extract_chunks: Annotated[int, Field(ge=0, le=1024)] = 0
 
     def chunks(self) -> int:
         if self.extract_chunks:
             return self.extract_chunks
         return 2 * self.dask_workers if self.task_runner == "dask" else 1
+
+    def worker_count(self) -> int:
+        """How many worker processes a run starts."""
+        from armswatch.tasks.process import default_workers
+
+        return self.workers or default_workers()
 
     @field_validator("shard")
     @classmethod

@@ -19,11 +19,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.assets import Asset, AssetProperties, add_asset_metadata, materialize
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
+from prefect.futures import PrefectFuture
 from prefect.states import Cancelled, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from armswatch.flows.config import Settings, SourcesFile, load_sources
-from armswatch.tasks import diff, extract, feeds, fetch, load, publish
+from armswatch.tasks import diff, feeds, fetch, load, process, publish
 from armswatch.tasks.analysis import DocumentAnalysis
 from armswatch.tasks.detect import Detector
 from armswatch.tasks.http import HttpPolicy
@@ -100,44 +101,14 @@ def fetch_articles(
     return fetch.fetch_pages(requests, policy)
 
 
-@task(name="extract-texts", task_run_name="extract-batch-{batch}", cache_policy=NO_CACHE)
-def extract_texts(
-    pages: list[FetchedPage], requests: list[FetchRequest], workers: int, batch: int
-) -> list[ExtractedText | None]:
-    by_id = {r.article_id: r for r in requests}
-    # A 304 is unchanged and a transient failure will be retried; a page gone
-    # for good still leaves the feed's summary to keep.
-    usable = [p for p in pages if not p.not_modified and (p.body is not None or p.permanent)]
-    return extract.extract_pages(usable, [by_id.get(p.article_id) for p in usable], workers)
-
-
-def in_chunks(work, items: list, pieces: int, label: str, batch: int, *args) -> list:
-    """`work(items, *args, batch)` as up to `pieces` task runs side by side, results in order.
-
-    On the default thread runner one task does it all; on Dask each chunk is a
-    task on a cluster worker, so the stage scales with the cluster.
-    """
-    pieces = min(pieces, max(1, len(items)))
-    if pieces <= 1:
-        return work(items, *args, batch)
-    size = -(-len(items) // pieces)
-    futures = [
-        work.with_options(task_run_name=f"{label}-batch-{batch}-{n}").submit(
-            items[i : i + size], *args, batch
-        )
-        for n, i in enumerate(range(0, len(items), size), 1)
-    ]
-    return [result for future in futures for result in future.result()]
-
-
-def extract_in_chunks(
-    pages: list[FetchedPage], requests: list[FetchRequest], settings: Settings, batch: int
-) -> list[ExtractedText | None]:
-    """extract-texts over a batch, in chunks."""
-    return in_chunks(
-        extract_texts, pages, settings.chunks(), "extract", batch, requests,
-        settings.extract_workers,
-    )
+@task(name="process-pages", task_run_name="process-batch-{batch}", cache_policy=NO_CACHE)
+def process_pages(
+    works: list[process.Work], workers: process.WorkerPool | Detector, batch: int
+) -> list[process.Outcome]:
+    """Extract, version and analyse pages: on the run's worker processes, or here on Dask."""
+    if isinstance(workers, process.WorkerPool):
+        return workers.submit(works).result()
+    return process.process_pages(works, workers)
 
 
 def task_runner(settings: Settings):
@@ -159,43 +130,12 @@ def configured(flow_object):
     return flow_object.with_options(task_runner=task_runner(Settings()))
 
 
-@task(name="diff-versions", task_run_name="diff-batch-{batch}", cache_policy=NO_CACHE)
-def diff_versions(
-    texts: list[ExtractedText], wh: Warehouse, now: datetime, batch: int
-) -> tuple[list[VersionRecord], list[diff.Skipped]]:
-    previous = load.previous_versions(wh, [t.article_id for t in texts])
-    return diff.diff_versions(texts, previous, now)
-
-
-@task(name="analyse-statements", task_run_name="analyse-batch-{batch}", cache_policy=NO_CACHE)
-def analyse_statements(
-    versions: list[VersionRecord], titles: dict[str, str | None], analyser: Detector, batch: int
-) -> list[DocumentAnalysis]:
-    """The CPU-heavy, order-free part of detection: relevance, speaker, stance, facts."""
-    return [
-        analyser.analyse(v.article_id, v.text, v.lang, title=titles.get(v.article_id))
-        for v in versions
-    ]
-
-
 @task(name="resolve-statements", task_run_name="resolve-batch-{batch}", cache_policy=NO_CACHE)
 def resolve_statements(
     analyses: list[DocumentAnalysis], detector: Detector, batch: int
 ) -> list[Detection]:
     """Statement identity, in arrival order, against everything the detector knows."""
     return [d for analysis in analyses for d in detector.resolve(analysis)]
-
-
-def analyse_in_chunks(
-    versions: list[VersionRecord], texts: list[ExtractedText], identity: Identity,
-    settings: Settings, batch: int,
-) -> list[DocumentAnalysis]:
-    """analyse-statements over a batch, in chunks."""
-    titles = {t.article_id: t.title for t in texts}
-    return in_chunks(
-        analyse_statements, versions, settings.chunks(), "analyse", batch, titles,
-        identity.analyser,
-    )
 
 
 @task(name="write-batch", task_run_name="write-batch-{batch}", cache_policy=NO_CACHE)
@@ -340,6 +280,59 @@ class Identity:
 MAX_WRITE_ATTEMPTS = 5
 
 
+@dataclass
+class InFlight:
+    """A fetched batch whose pages are being processed."""
+
+    batch: int
+    now: datetime
+    pages: list[FetchedPage]
+    futures: list[PrefectFuture]
+
+    def outcomes(self) -> list[process.Outcome]:
+        return [outcome for future in self.futures for outcome in future.result()]
+
+
+def start_batch(
+    wh: Warehouse,
+    requests: list[FetchRequest],
+    policy: HttpPolicy,
+    workers: process.WorkerPool | Detector,
+    pieces: int,
+    batch: int,
+) -> InFlight:
+    """Fetch a batch and hand its pages to the workers; returns while they work.
+
+    On Dask the batch goes out as `pieces` task runs, so the stage scales with
+    the cluster; on the run's own workers it is one task run.
+    """
+    now = datetime.now(UTC)
+    pages = fetch_articles(requests, policy, batch)
+    usable = process.usable(pages)
+    previous = load.previous_versions(wh, [p.article_id for p in usable])
+    by_id = {r.article_id: r for r in requests}
+    works = [process.Work(p, by_id.get(p.article_id), previous.get(p.article_id)) for p in usable]
+    pieces = 1 if isinstance(workers, process.WorkerPool) else min(pieces, max(1, len(works)))
+    size = max(1, -(-len(works) // pieces))
+    futures = [
+        process_pages.with_options(
+            task_run_name=f"process-batch-{batch}" + (f"-{n}" if pieces > 1 else "")
+        ).submit(works[i : i + size], workers, batch)
+        for n, i in enumerate(range(0, max(1, len(works)), size), 1)
+    ]
+    return InFlight(batch, now, pages, futures)
+
+
+@contextlib.contextmanager
+def page_workers(settings: Settings, identity: Identity):
+    """The run's worker processes; on Dask, the analyser the cluster's tasks take instead."""
+    if settings.task_runner == "dask":
+        yield identity.analyser
+        return
+    with process.WorkerPool(identity.analyser, settings.worker_count()) as pool:
+        yield pool
+
+
 def process_due(
     wh: Warehouse,
     identity: Identity,
@@ -351,47 +344,77 @@ def process_due(
     on_batch: Callable[[int, CycleCounts], None] | None = None,
     sources: list[str] | None = None,
 ) -> CycleCounts:
-    """Fetch, extract, diff, detect and write every due article, one bounded batch at a time."""
+    """Fetch, extract, diff, detect and write every due article, one bounded batch at a time.
+
+    The run is planned once; batches then overlap: while the workers process
+    batch k, this process fetches batch k+1 and then writes batch k. At most two
+    batches are in memory at once.
+    """
     logger = get_run_logger()
-    attempted: set[str] = set()
-    batch = 0
-    while len(attempted) < settings.max_articles_per_run:
-        now = datetime.now(UTC)
-        room = min(settings.batch_size, settings.max_articles_per_run - len(attempted))
-        requests = load.plan_fetches(wh, now, room, attempted, recheck_all, delays, sources)
-        if not requests:
-            break
-        batch += 1
-        attempted.update(r.article_id for r in requests)
-        pages = fetch_articles(requests, policy, batch)
-        texts = extract_in_chunks(pages, requests, settings, batch)
-        usable = [t for t in texts if t is not None]
-        versions, skipped = diff_versions(usable, wh, now, batch)
-        analyses = analyse_in_chunks(versions, usable, identity, settings, batch)
-        for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
-            detections = resolve_statements(analyses, identity.detector, batch)
-            try:
-                written = write_batch(
-                    wh, now, pages, texts, versions, skipped, detections,
-                    identity.detector.profile_name, batch, identity.epoch,
+    planned = load.plan_fetches(
+        wh, datetime.now(UTC), settings.max_articles_per_run, (), recheck_all, delays, sources
+    )
+    if not planned:
+        return counts
+    size = settings.batch_size
+    batches = [planned[i : i + size] for i in range(0, len(planned), size)]
+    done = 0
+    seconds = [0.0] * len(process.STAGES)
+    with page_workers(settings, identity) as workers:
+        ahead = start_batch(wh, batches[0], policy, workers, settings.chunks(), 1)
+        for number in range(1, len(batches) + 1):
+            current = ahead
+            if number < len(batches):
+                ahead = start_batch(
+                    wh, batches[number], policy, workers, settings.chunks(), number + 1
                 )
-                break
-            except (StaleStatements, duckdb.TransactionException) as exc:
-                if attempt == MAX_WRITE_ATTEMPTS:
-                    raise
-                logger.info("batch %d: %s; detecting it again (attempt %d)", batch, exc, attempt)
-                identity = Identity.load(wh, identity.profile)
-        identity.epoch = written.epoch
-        counts.fetched += written.fetched
-        counts.failed += written.failed
-        counts.new_articles += written.new_articles
-        counts.new_versions += written.versions
-        counts.changed_articles += written.changed_articles
-        counts.new_statements += written.statements
-        counts.sightings += written.sightings
-        if on_batch is not None:
-            on_batch(len(attempted), counts)
+            identity = write_processed(wh, identity, current, counts, seconds, logger)
+            done += len(current.pages)
+            if on_batch is not None:
+                on_batch(done, counts)
+    logger.info(
+        "%d pages in %d batches; CPU seconds on the workers: %s", done, len(batches),
+        " ".join(f"{stage}={s:.2f}" for stage, s in zip(process.STAGES, seconds, strict=True)),
+    )
     return counts
+
+
+def write_processed(
+    wh: Warehouse,
+    identity: Identity,
+    flight: InFlight,
+    counts: CycleCounts,
+    seconds: list[float],
+    logger: logging.Logger | logging.LoggerAdapter,
+) -> Identity:
+    """Resolve a processed batch's statements in arrival order and write the batch at once."""
+    outcomes = process.Processed.of(flight.outcomes())
+    for i, spent in enumerate(outcomes.seconds):
+        seconds[i] += spent
+    texts = [outcomes.texts.get(p.article_id) for p in flight.pages]
+    batch = flight.batch
+    for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
+        detections = resolve_statements(outcomes.analyses, identity.detector, batch)
+        try:
+            written = write_batch(
+                wh, flight.now, flight.pages, texts, outcomes.versions, outcomes.skipped,
+                detections, identity.detector.profile_name, batch, identity.epoch,
+            )
+            break
+        except (StaleStatements, duckdb.TransactionException) as exc:
+            if attempt == MAX_WRITE_ATTEMPTS:
+                raise
+            logger.info("batch %d: %s; detecting it again (attempt %d)", batch, exc, attempt)
+            identity = Identity.load(wh, identity.profile)
+    identity.epoch = written.epoch
+    counts.fetched += written.fetched
+    counts.failed += written.failed
+    counts.new_articles += written.new_articles
+    counts.new_versions += written.versions
+    counts.changed_articles += written.changed_articles
+    counts.new_statements += written.statements
+    counts.sightings += written.sightings
+    return identity
 
 
 def open_warehouse(wh: Warehouse, profile: str) -> Identity:

@@ -6,7 +6,7 @@ import gzip
 import json
 from datetime import UTC, datetime
 
-from armswatch.tasks.extract import extract_page, extract_pages
+from armswatch.tasks.extract import extract_page
 from armswatch.tasks.models import FetchedPage, FetchRequest
 from tests.helpers import shared_path
 
@@ -63,7 +63,7 @@ def test_hostile_pages_cost_nothing_but_themselves():
         "<html><body><p>caf\u00e9 \udcff</p></body></html>".encode("utf-8", "surrogateescape"),
     ]
     pages = [page(body, encoding=None) for body in hostile]
-    results = extract_pages(pages, [request()] * len(pages))
+    results = [extract_page(p, request()) for p in pages]
     assert len(results) == len(pages)
     assert all(r is None or r.method == "feed-summary" for r in results)
 
@@ -83,7 +83,7 @@ def test_real_news_pages_match_their_ground_truth():
                     body=gzip.decompress((folder / "html" / f"{name}.html.gz").read_bytes()))
         for name in names
     ]
-    results = extract_pages(pages, workers=2)
+    results = [extract_page(p) for p in pages]
     overlaps = []
     for name, result in zip(names, results, strict=True):
         expected = set(truth[name]["articleBody"].split())

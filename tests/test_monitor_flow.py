@@ -157,10 +157,13 @@ def _content(db) -> dict[str, list]:
         }
 
 
-def test_chunked_stages_store_what_one_task_stores(site, tmp_path, monkeypatch):
+def test_overlapping_batches_store_what_one_batch_stores(site, tmp_path, monkeypatch):
     run(site, tmp_path / "one.duckdb")
-    monkeypatch.setenv("ARMSWATCH_EXTRACT_CHUNKS", "3")
-    run(site, tmp_path / "chunked.duckdb")
-    one, chunked = _content(tmp_path / "one.duckdb"), _content(tmp_path / "chunked.duckdb")
+    # Many small batches on one worker: fetching, processing and writing of
+    # neighbouring batches overlap, and identities must still follow arrival order.
+    monkeypatch.setenv("ARMSWATCH_BATCH_SIZE", "2")
+    monkeypatch.setenv("ARMSWATCH_WORKERS", "1")
+    run(site, tmp_path / "batched.duckdb")
+    one, batched = _content(tmp_path / "one.duckdb"), _content(tmp_path / "batched.duckdb")
     # The port is the same, so even the URLs agree.
-    assert chunked == one and one["statements"]
+    assert batched == one and one["statements"]

@@ -762,14 +762,12 @@ def test_dask_runner_writes_what_the_default_runner_writes(cycles: Cycles, dask_
     assert cycles.single[0].statement_ids == on_dask.statement_ids
 
 
-def test_dask_cluster_runs_extraction(dask_run: dict):
-    # prefect-dask submits each task run under its function's name.
-    assert "extract_texts" in dask_run["ran"], f"the Dask cluster ran only {dask_run['ran']}"
-
-
-def test_dask_cluster_runs_detection(dask_run: dict):
-    assert "analyse_statements" in dask_run["ran"], (
-        f"detection ran in the flow's process, not on Dask (the cluster ran {dask_run['ran']})"
+def test_dask_cluster_runs_extraction_and_detection(dask_run: dict):
+    # prefect-dask submits each task run under its function's name; the task
+    # extracts, versions and analyses the pages it is given.
+    assert "process_pages" in dask_run["ran"], (
+        f"pages were processed in the flow's process, not on Dask (the cluster ran "
+        f"{dask_run['ran']})"
     )
 
 

@@ -1,0 +1,277 @@
+"""The per-page CPU work — extract, version, analyse — in worker processes kept for a run.
+
+Extraction and statement analysis are pure Python and hold the GIL, so threads
+cannot spread them over cores. A run keeps one pool of worker processes, each
+of which takes a page from its fetched bytes to its analysed version in one
+call; the flow's process meanwhile fetches the next batch, resolves statement
+identities in arrival order and writes. A page travels once each way: its bytes
+and the previous version in, the text, version and candidates out.
+
+Workers start from a fork server that has already imported this module, so a
+pool costs a fork, not an interpreter start, and the workers share the
+imported code with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from armswatch.tasks.analysis import DocumentAnalysis
+from armswatch.tasks.detect import Detector
+from armswatch.tasks.diff import Skipped, make_version
+from armswatch.tasks.extract import extract_page
+from armswatch.tasks.models import (
+    ExtractedText,
+    FetchedPage,
+    FetchRequest,
+    PreviousVersion,
+    VersionRecord,
+)
+
+log = logging.getLogger("armswatch.process")
+
+# Pages a worker takes per call: enough to make the round trip cheap, few
+# enough that two workers finish a batch together.
+CHUNK_PAGES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One fetched page and what its article already has."""
+
+    page: FetchedPage
+    request: FetchRequest | None
+    previous: PreviousVersion | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the CPU stages made of one page; `text` is None when it had no text at all."""
+
+    article_id: str
+    text: ExtractedText | None = None
+    version: VersionRecord | None = None
+    skipped: Skipped | None = None
+    analysis: DocumentAnalysis | None = None
+    # CPU seconds of each stage on this page: extract, version, analyse.
+    seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+STAGES = ("extract", "version", "analyse")
+
+
+@dataclass
+class Processed:
+    """A batch's outcomes, in the stage shapes the writer takes."""
+
+    texts: dict[str, ExtractedText] = field(default_factory=dict)
+    versions: list[VersionRecord] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    analyses: list[DocumentAnalysis] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=lambda: [0.0] * len(STAGES))
+
+    @classmethod
+    def of(cls, outcomes: Sequence[Outcome]) -> Processed:
+        done = cls()
+        for outcome in outcomes:
+            if outcome.text is not None:
+                done.texts[outcome.article_id] = outcome.text
+            if outcome.version is not None:
+                done.versions.append(outcome.version)
+            if outcome.skipped is not None:
+                done.skipped.append(outcome.skipped)
+            if outcome.analysis is not None:
+                done.analyses.append(outcome.analysis)
+            for i, seconds in enumerate(outcome.seconds):
+                done.seconds[i] += seconds
+        return done
+
+
+def process_page(work: Work, analyser: Detector) -> Outcome:
+    """One page from its bytes to its analysed new version, or to why it made none."""
+    article = work.page.article_id
+    started = time.process_time()
+    text = extract_page(work.page, work.request)
+    extracted = time.process_time()
+    if text is None:
+        return Outcome(article, seconds=(extracted - started, 0.0, 0.0))
+    made = make_version(text, work.previous, work.page.fetched_at)
+    versioned = time.process_time()
+    if isinstance(made, Skipped):
+        return Outcome(
+            article, text, skipped=made, seconds=(extracted - started, versioned - extracted, 0.0)
+        )
+    analysis = analyser.analyse(made.article_id, made.text, made.lang, title=text.title)
+    seconds = (extracted - started, versioned - extracted, time.process_time() - versioned)
+    return Outcome(article, text, made, analysis=analysis, seconds=seconds)
+
+
+def process_pages(works: Sequence[Work], analyser: Detector) -> list[Outcome]:
+    """process_page over pages, in this process."""
+    return [process_page(work, analyser) for work in works]
+
+
+def usable(pages: Sequence[FetchedPage]) -> list[FetchedPage]:
+    """Pages worth extracting: a 304 is unchanged and a transient failure will be retried;
+    a page gone for good still leaves the feed's summary to keep."""
+    return [p for p in pages if not p.not_modified and (p.body is not None or p.permanent)]
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# The worker's analyser, from the profile the pool was started with.
+_ANALYSER: Detector | None = None
+
+
+class _Keep(logging.Handler):
+    """Log records a worker makes while it works, to be sent back with the results."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Made picklable: arguments and tracebacks become text here.
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
+
+
+_KEPT = _Keep()
+
+
+def _start_worker(analyser: Detector, levels: dict[str, int]) -> None:
+    global _ANALYSER
+    _ANALYSER = analyser
+    logging.getLogger().addHandler(_KEPT)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _work_chunk(works: Sequence[Work]) -> tuple[list[Outcome], list[logging.LogRecord]]:
+    assert _ANALYSER is not None, "worker started without an analyser"
+    _KEPT.records = []
+    return process_pages(works, _ANALYSER), _KEPT.records
+
+
+def _collected(result: tuple[list[Outcome], list[logging.LogRecord]]) -> list[Outcome]:
+    """A chunk's outcomes; its log lines go to this process's loggers, run logs included."""
+    outcomes, records = result
+    for record in records:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+    return outcomes
+
+
+# Loggers whose levels the workers take from this process.
+WORKER_LOGGERS = ("armswatch", "trafilatura", "htmldate", "courlan")
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Forking the flow's process would copy Prefect's threads' locks mid-use;
+    # the fork server is a clean, single-threaded parent with the work code loaded.
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+class WorkerPool:
+    """Worker processes for one run, each holding the run's analyser.
+
+    `submit` hands a batch to the workers and returns at once; `Pending.result`
+    waits for it. A worker that dies on a page (a crash in a C extension, the
+    kernel's OOM killer) costs that page only: the pool is rebuilt and the
+    batch's pages are retried one at a time, and a page that kills a worker
+    again is kept as having no text.
+    """
+
+    def __init__(self, analyser: Detector, workers: int | None = None) -> None:
+        self.analyser = analyser
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_context(),
+                initializer=_start_worker,
+                initargs=(
+                    self.analyser,
+                    {n: logging.getLogger(n).getEffectiveLevel() for n in WORKER_LOGGERS},
+                ),
+            )
+        return self._pool
+
+    def submit(self, works: Sequence[Work]) -> Pending:
+        """Start a batch on the workers."""
+        chunks = [works[i : i + CHUNK_PAGES] for i in range(0, len(works), CHUNK_PAGES)]
+        pool = self._executor()
+        return Pending(self, chunks, [pool.submit(_work_chunk, chunk) for chunk in chunks])
+
+    def _recover(self, chunks: list[Sequence[Work]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for work in (w for chunk in chunks for w in chunk):
+            self._abandon()
+            try:
+                outcomes += _collected(self._executor().submit(_work_chunk, [work]).result())
+            except BrokenProcessPool:
+                log.warning("a worker died on %s; the page is kept without text", work.page.url)
+                outcomes.append(Outcome(work.page.article_id))
+        return outcomes
+
+    def _abandon(self) -> None:
+        if self._pool is not None and getattr(self._pool, "_broken", False):
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass
+class Pending:
+    """A batch on the workers."""
+
+    pool: WorkerPool
+    chunks: list[Sequence[Work]]
+    futures: list[Future]
+
+    def result(self) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for n, future in enumerate(self.futures):
+            try:
+                outcomes += _collected(future.result())
+            except BrokenProcessPool:
+                log.warning(
+                    "a worker died; retrying the batch's last %d chunks page by page",
+                    len(self.chunks) - n,
+                )
+                return outcomes + self.pool._recover(self.chunks[n:])
+        return outcomes

@@ -1,0 +1,109 @@
+"""The run's worker processes: same results as in-process, and a dying worker costs one page."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from armswatch.tasks import process
+from armswatch.tasks.detect import Detector
+from armswatch.tasks.models import FetchedPage, FetchRequest, PreviousVersion
+from tests.test_extract import ARTICLE
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+ENGLISH = """<!doctype html><html><head><title>Shells for Moscow</title></head><body>
+<article><h1>Shells for Moscow</h1>
+<p>North Korea has shipped more than a million artillery shells to Russia, South Korea's
+defence minister Shin Won-sik said on Tuesday, citing about 6,700 containers sent since August.</p>
+<p>The Kremlin spokesman Dmitry Peskov dismissed the claims as groundless and denied that
+Moscow had bought any weapons from Pyongyang.</p>
+<p>The weather in Seoul was mild and the markets closed slightly higher on the day.</p>
+</article></body></html>"""
+
+
+class Dies(str):
+    """A feed summary that kills the worker reading it, as a crash in a C extension would."""
+
+    def strip(self, chars: str | None = None) -> str:
+        os._exit(3)
+
+
+def work(n: int, body: str | None, summary: str | None = None, previous=None) -> process.Work:
+    article = f"a{n}"
+    page = FetchedPage(article, f"https://news.example/{n}", NOW, 200,
+                       body=body.encode() if body is not None else b"", encoding="utf-8")
+    request = FetchRequest(article, page.url, "feed", feed_title=f"Title {n}",
+                           feed_summary=summary, feed_published_at=NOW)
+    return process.Work(page, request, previous)
+
+
+@pytest.fixture(scope="module")
+def analyser() -> Detector:
+    return Detector.from_profile("nk_russia")
+
+
+def batch() -> list[process.Work]:
+    return [
+        work(1, ENGLISH),
+        work(2, ARTICLE),
+        work(3, "<html><body><div id=app></div></body></html>",
+             summary="Seoul says Pyongyang shipped millions of shells to Russia."),
+        work(4, "\x00\x01" * 500),
+        work(5, ENGLISH, previous=None),
+    ]
+
+
+def test_workers_return_what_this_process_computes(analyser):
+    works = batch()
+    here = process.process_pages(works, analyser)
+    with process.WorkerPool(analyser, 2) as pool:
+        there = pool.submit(works).result()
+    strip = [replace(o, seconds=(0.0, 0.0, 0.0)) for o in there]
+    assert strip == [replace(o, seconds=(0.0, 0.0, 0.0)) for o in here]
+    assert [o.article_id for o in there] == ["a1", "a2", "a3", "a4", "a5"]
+    assert there[0].analysis is not None and there[0].analysis.candidates
+    assert there[2].text is not None and there[2].text.method == "feed-summary"
+    assert there[3].text is None
+    assert all(o.seconds[0] > 0 for o in there)
+
+
+def test_an_unchanged_page_is_not_analysed_again(analyser):
+    first = process.process_page(work(1, ENGLISH), analyser)
+    assert first.version is not None
+    v = first.version
+    previous = PreviousVersion(v.article_id, v.version, v.content_hash, v.text, v.method)
+    again = process.process_page(work(1, ENGLISH, previous=previous), analyser)
+    assert again.skipped is not None and again.skipped.reason == "unchanged"
+    assert again.version is None and again.analysis is None
+
+
+def test_a_worker_that_dies_costs_only_its_page(analyser, caplog):
+    works = batch()
+    works[2] = work(3, "<html><body></body></html>", summary=Dies("fatal"))
+    with process.WorkerPool(analyser, 2) as pool:
+        with caplog.at_level(logging.WARNING, logger="armswatch.process"):
+            outcomes = pool.submit(works).result()
+        assert [o.article_id for o in outcomes] == ["a1", "a2", "a3", "a4", "a5"]
+        assert outcomes[2].text is None
+        assert outcomes[0].analysis is not None and outcomes[0].analysis.candidates
+        assert outcomes[1].text is not None and "6700 Container" in outcomes[1].text.text
+        assert "a worker died on https://news.example/3" in caplog.text
+        # The pool goes on working after it was rebuilt.
+        assert pool.submit(batch()[:1]).result()[0].version is not None
+
+
+def test_workers_log_lines_reach_this_process(analyser, caplog):
+    hostile = work(9, "<html>" + "<div>" * 20 + "</html>")
+    hostile = replace(hostile, page=replace(hostile.page, body=b"\xff\xfe\x00<\x00h\x00"))
+    with process.WorkerPool(analyser, 1) as pool, caplog.at_level(logging.DEBUG):
+        logging.getLogger("trafilatura").setLevel(logging.DEBUG)
+        try:
+            pool.submit([hostile]).result()
+        finally:
+            logging.getLogger("trafilatura").setLevel(logging.WARNING)
+    assert any(r.name.startswith("trafilatura") for r in caplog.records), caplog.text
