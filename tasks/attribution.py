@@ -85,6 +85,12 @@ def find_speaker(
         # The subject right before a reporting verb: "X said", "X has strongly
         # condemned", "X, the NSC spokesman, said"; a pronoun there is the last speaker.
         for verb in verbs:
+            # The verb carries its own subject ("we have seen", "we assess"):
+            # whatever follows is the object of what the pronoun's speaker saw.
+            if from_anaphor() and any(
+                a.start == verb.start and a.end < verb.end for a in s.anaphors
+            ):
+                return Resolution(from_anaphor(), "anaphor", verb)
             before = [m for m in mentions if m.end <= verb.start and subject_gap(m.end, verb.start)]
             pronoun = [
                 a for a in s.anaphors if a.end <= verb.start and subject_gap(a.end, verb.start, 24)
@@ -109,7 +115,9 @@ def find_speaker(
             return Resolution(_subject(s, mentions, named[0]), "explicit", anchor)
         if subjects and anchor:
             return Resolution(subjects[-1].name, "explicit", anchor)
-        if topics:
+        if topics and (anchor or not topics[0].weak):
+            # A country as topic without a reporting verb is what the sentence is
+            # about ("북한은 … 최대 공급국이 됐다"), not who says it.
             return Resolution(_subject(s, mentions, topics[0]), "explicit", anchor)
         if any(a.start <= 8 for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", anchor)
@@ -118,7 +126,7 @@ def find_speaker(
     for cue in s.attribution_after:
         after = [m for m in mentions if 0 <= m.start - cue.end <= 60]
         if after:
-            return Resolution(after[0].name, "attribution", _verb_at(verbs, cue))
+            return Resolution(_titled(s, after).name, "attribution", _verb_at(verbs, cue))
         if any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", _verb_at(verbs, cue))
     for cue in s.attribution_before:
@@ -164,6 +172,21 @@ def find_speaker(
         if (sentence.line == s.line and distance <= window) or distance <= 2:
             return Resolution(speaker, "continuation", first_verb)
     return Resolution(None, "outlet", first_verb)
+
+
+def _titled(s: Sentence, after: list[Mention]) -> Mention:
+    """The speaker an attribution names: a person after the body they head.
+
+    "по словам главы ГУР Кирилла Буданова", "according to NATO Secretary General
+    Mark Rutte": the body is the title, the name that follows it speaks.
+    """
+    chosen = after[0]
+    for m in after[1:]:
+        between = s.view[chosen.end : m.start]
+        if m.weak or len(between.split()) > 2 or re.search(r"[,;:()\"«»]", between):
+            break
+        chosen = m
+    return chosen
 
 
 def _subject(s: Sentence, mentions: list[Mention], m: Mention) -> str:
@@ -213,6 +236,11 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
     if not strong and s.view.lstrip().startswith(('"', "«", "„", "“")):
         # "“We condemn the DPRK for …,” Kirby told reporters."
         strong = [v for v in s.quoted_verbs if v.strong]
+    elif not strong and (anchor is None or not anchor.strong):
+        # The quotation is what a neutral verb reports ("said in a statement:
+        # “We strongly condemn …”"); a quoted word or two ("had “denied” it")
+        # is not.
+        strong = [v for v in s.quoted_verbs if v.strong and _in_long_quote(s.view, v)]
     if strong:
         chosen = strong[-1] if lex.verb_final else min(strong, key=lambda v: v.start)
         return chosen.stance
@@ -221,6 +249,15 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
         if stance in cue_stances:
             return stance
     return "assert"
+
+
+def _in_long_quote(view: str, v: Verb, words: int = 5) -> bool:
+    """Whether a verb sits in a quotation of at least `words` words."""
+    return any(
+        a <= v.start and v.end <= b and len(view[a:b].split()) >= words
+        for a, b in masked_spans(view)
+        if view[a] in '"«「『'
+    )
 
 
 def _cjk_role(view: str, m: Mention, lang: str) -> str | None:

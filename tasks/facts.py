@@ -39,7 +39,9 @@ _CJK_NUMBER = re.compile(r"(?<![\w\-‐])(?:(?:(\d[\d,.]*)?\s?([억만천億万�
 _CJK_UNITS = {"억": 1e8, "億": 1e8, "만": 1e4, "万": 1e4, "천": 1e3, "千": 1e3}
 _NOT_A_COUNT = re.compile(
     r"\s?-?\s?(?:mm\b|мм|㎜|밀리|ミリ|millimet|Millimeter|km\b|kilomet|Kilometer|км|킬로|"
-    r"%|percent|per cent|Prozent|процент|퍼센트|년|年|월|月|일\b|日)",
+    r"%|percent|per cent|Prozent|процент|퍼센트|년|年|월|月|일\b|日|"
+    # Korean counters of occasions, countries, ships, hours: "10여 차례에 걸쳐"
+    r"여?\s?(?:차례|번|회|개국|척|시간|개월|주\b|곳))",
     re.IGNORECASE,
 )
 _UNIT_STOP = re.compile(
@@ -97,6 +99,55 @@ def quantities_in(view: str, lang: str) -> list[tuple[float, int, int]]:
             continue
         found.append((NUMBER_WORDS[word.lower()] * MULTIPLIERS[mult], m.start(), m.end()))
     return sorted(found, key=lambda q: q[1])
+
+
+# Shares of a whole ("about half of the shells Russia fires", "60 Prozent",
+# "절반"), in percent: a claim about proportions is its own quantity.
+_HALF_EN = (
+    r"(?<!irst )(?<!cond )(?<!atter )half(?! an? )"
+    r"(?! of (?:the |this |last |next )?(?:year|month|\d))"
+)
+_FRACTIONS = {
+    "en": [
+        (r"two[\s-]thirds", 67), (r"three[\s-]quarters", 75), (r"(?:a|one)[\s-]third", 33),
+        (r"(?:a|one)[\s-]quarter", 25), (_HALF_EN, 50),
+    ],
+    "de": [
+        (r"zwei Drittel\w*", 67), (r"drei Viertel\w*", 75), (r"(?:ein|einem|einen) Drittel", 33),
+        (r"(?:ein|einem|einen) Viertel", 25),
+        (r"(?<!rsten )(?<!eiten )(?<!rste )(?<!eite )Hälfte", 50),
+    ],
+    "ru": [
+        (r"две трети", 67), (r"три четверти", 75), (r"(?<!две )трет(?:ь|и|ью)(?!\w)", 33),
+        (r"четверт(?:ь|и|ью)(?!\w)", 25), (r"(?<!первой )(?<!второй )половин\w*", 50),
+    ],
+    "ko": [
+        (r"3분의\s?2", 67), (r"4분의\s?3", 75), (r"3분의\s?1", 33), (r"4분의\s?1", 25),
+        (r"절반", 50),
+    ],
+    "ja": [(r"3分の2", 67), (r"4分の3", 75), (r"3分の1", 33), (r"4分の1", 25), (r"半分|半数", 50)],
+}  # fmt: skip
+_SHARE_PATTERNS = {
+    lang: re.compile(
+        "|".join(rf"(?<!\w)(?P<f{i}>{pattern})" for i, (pattern, _) in enumerate(items))
+        + r"|(?<![\w.,])(?P<pct>\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent\b|per cent\b|Prozent\b|"
+        r"процент\w*|퍼센트|프로(?![가-힣]))",
+        re.IGNORECASE,
+    )
+    for lang, items in _FRACTIONS.items()
+}
+
+
+def share_in(view: str, lang: str) -> float | None:
+    """The first share of a whole a sentence states, in percent."""
+    pattern = _SHARE_PATTERNS.get(lang)
+    m = pattern.search(view) if pattern else None
+    if m is None:
+        return None
+    if m.group("pct"):
+        return float(m.group("pct").replace(",", "."))
+    index = int(next(k for k, v in m.groupdict().items() if v is not None and k != "pct")[1:])
+    return float(_FRACTIONS[lang][index][1])
 
 
 def _cjk_value(text: str) -> float:
@@ -220,6 +271,9 @@ def read_facts(s: Sentence, lang: str, profile: Profile) -> Reading:
         quantities.setdefault(unit.unit, number_key(value))
         if weapon:
             used.add(weapon)
+    share = share_in(s.view, lang)
+    if share is not None and (facts or weapons):
+        quantities.setdefault("share", number_key(share))
     for cid in weapons:
         name = concepts[cid].name
         if name not in used and not (name == "arms" and (facts or len(weapons) > 1)):

@@ -236,6 +236,10 @@ class StatementIndex:
         best: _Match | None = None
         for position in sorted(candidates):
             entry = self._entries[position]
+            if not signature.speaker and entry.signature.lang != signature.lang:
+                # The outlet's own voice is one outlet's: the same claim in another
+                # language is another outlet's, so another statement.
+                continue
             similarity, shared = self.similarity(signature, entry.signature)
             if best is None or similarity > best.similarity + 1e-9:
                 best = _Match(

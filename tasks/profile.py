@@ -345,6 +345,13 @@ class Profile:
             verbs += [(t, (stance, "strong")) for t in _terms(table.get("verbs", {}), lang)]
             verbs += [(t, (stance, "weak")) for t in _terms(table.get("weak", {}), lang)]
             cues += [(t, stance) for t in _terms(table.get("cues", {}), lang)]
+        # Terms that look like a reporting verb or a stance cue but are none
+        # ("a statement condemning …" as a Russian participle, "Russia's illegal
+        # war"): labelled None, they win over the shorter term inside them and
+        # are then dropped.
+        not_stance = self.data.get("not_stance", {})
+        verbs += [(t, None) for t in _terms(not_stance.get("verbs", {}), lang)]
+        cues += [(t, None) for t in _terms(not_stance.get("cues", {}), lang)]
         attribution = self.data.get("attribution", {})
         anaphora = self.data.get("anaphora", {})
         direction = self.data.get("direction", {})

@@ -112,12 +112,17 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     taken = [(h.start, h.end) for h in speaker_hits] + [
         s for spans in concepts.values() for s in spans
     ]
-    mentions += [
-        m for m in _unknown_names(view, lex.lang, taken) if not inside(m.start, m.end, masked)
-    ]
+    speaker_spans = [(h.start, h.end) for h in speaker_hits]
+    unknown = _unknown_names(view, lex.lang, taken)
+    unknown += _unknown_bodies(view, lex.lang, speaker_spans + [(m.start, m.end) for m in unknown])
+    unknown += _korean_titled_names(view, lex.lang, taken)
+    mentions += [m for m in unknown if not inside(m.start, m.end, masked)]
+    mentions.sort(key=lambda m: m.start)
     anaphors = [h for h in lex.speaker_anaphora.find(view) if not inside(h.start, h.end, masked)]
     all_verbs = [
-        Verb(h.label[0], h.label[1] == "strong", h.start, h.end) for h in lex.verbs.find(view)
+        Verb(h.label[0], h.label[1] == "strong", h.start, h.end)
+        for h in lex.verbs.find(view)
+        if h.label is not None
     ]
     verbs = [v for v in all_verbs if not inside(v.start, v.end, masked)]
     quoted_verbs = [v for v in all_verbs if inside(v.start, v.end, masked)]
@@ -147,7 +152,7 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         anaphors=anaphors,
         verbs=verbs,
         quoted_verbs=quoted_verbs,
-        cues=lex.cues.find(view),
+        cues=[h for h in lex.cues.find(view) if h.label is not None],
         attribution_after=lex.attribution_after.find(view),
         attribution_before=lex.attribution_before.find(view),
         demonstrative=demonstrative,
@@ -196,6 +201,81 @@ def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[M
             continue
         after = view[m.end() : m.end() + 2]
         found.append(Mention(" ".join(tokens), start, m.end(), False, after.startswith("'s")))
+    return found
+
+
+# Institutions the profile does not list, named by what they are: "Kharkiv
+# regional prosecutors", "Estonian military intelligence", "Poland's foreign
+# ministry", "the city's military administration". A head noun of a body that
+# speaks, after at least one qualifier (a bare "officials" says too little).
+_BODY_HEAD = (
+    r"prosecutors?|prosecutor['’]s office|investigators|officials?|"
+    r"intelligence(?:\s(?:services?|agenc(?:y|ies)|officials?|chiefs?))?|authorities|police|"
+    r"monitors|inspectors|ministry|agency|administration|spokes(?:man|woman|person)|envoy|"
+    r"ambassador|diplomats?|governor|mayor|command|general staff"
+)
+_BODY_QUALIFIER = (
+    r"[A-Z][\w\-]*(?:['’]s)?|[a-z][\w\-]*['’]s|regional|local|city|military|defen[cs]e|"
+    r"foreign|intelligence|security|senior|top|western|open-source|independent|sanctions|"
+    r"monitoring|state|chief|border|customs|national|federal|prosecutor|police|press|"
+    r"emergency|investigative|presidential"
+)
+_BODY = re.compile(
+    rf"(?<![\w'’\-])((?:(?:{_BODY_QUALIFIER})\s+){{1,4}}(?:{_BODY_HEAD}))(?![\w'’\-])"
+)
+
+
+def _unknown_bodies(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
+    """Unlisted institutions in English, by a qualified head noun ("Kharkiv regional prosecutors").
+
+    `taken` are spans of listed speakers and personal names: a body overlapping one
+    is that speaker's ("US military officials" stays the United States).
+    """
+    if lang != "en":
+        return []
+    found = []
+    for m in _BODY.finditer(view):
+        tokens = m.group(1).split()
+        while len(tokens) > 1 and (tokens[0] in _NOT_A_NAME or tokens[0].casefold() == "the"):
+            tokens = tokens[1:]
+        if len(tokens) < 2:
+            continue
+        start = m.end() - len(" ".join(tokens))
+        if any(a < m.end() and start < b for a, b in taken):
+            continue
+        after = view[m.end() : m.end() + 2]
+        found.append(Mention(" ".join(tokens), start, m.end(), False, after.startswith("'s")))
+    return found
+
+
+# Korean personal names the profile does not list, known by the title that
+# follows them ("김성 유엔 주재 북한대사는", "조철수 국제기구국장은"): a family
+# name and one or two syllables, the title within three words.
+_KO_FAMILY = (
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
+    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁"
+)
+_KO_TITLED = re.compile(
+    rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
+    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|위원장|부부장|부장|의원|사령관|청장|"
+    r"실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장)(?:은|는|이|가)(?![가-힣])"
+)
+# Common nouns that look like a name before a title ("정부 대변인은").
+_KO_NOT_A_NAME = frozenset(
+    "정부 당국 정보 국방 외교 한국 미국 일본 북한 남한 "  # noqa: SIM905
+    "합참 군사 안보 이번 지난 최근 현재 주재".split()
+)
+
+
+def _korean_titled_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
+    if lang != "ko":
+        return []
+    found = []
+    for m in _KO_TITLED.finditer(view):
+        name, start, end = m.group(1), m.start(1), m.end(1)
+        if name in _KO_NOT_A_NAME or any(a < end and start < b for a, b in taken):
+            continue
+        found.append(Mention(name, start, end, False, False))
     return found
 
 
