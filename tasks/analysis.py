@@ -12,9 +12,10 @@ from armswatch.tasks.identity import Signature, signature_of, statement_id_for
 from armswatch.tasks.models import Fact
 from armswatch.tasks.profile import Lexicon, Profile, Rule
 from armswatch.tasks.sentence import (
+    TOPIC_SIDES,
+    TOPIC_SUBJECTS,
     Sentence,
     analyse_sentence,
-    find_concepts,
     is_context,
     text_view,
 )
@@ -143,40 +144,83 @@ def analyse_document(
 
 
 _SPACES = re.compile(r"\s+")
+# Joins a document's lines for the screen: no term spans it, as no sentence does.
+_LINE_GAP = "\n\x00\n"
+
+
+def _producers(profile: Profile) -> dict[str, frozenset[str]]:
+    """For each concept kind and each "id:<concept>", the matcher kinds whose hits can yield it.
+
+    A concept of one kind can imply concepts of others ("KN-23" implies the
+    source), so knowing whether a kind occurs can need more than its own matcher.
+    """
+    cached = profile.__dict__.get("_screen_producers")
+    if cached is None:
+        yields: dict[str, set[str]] = {}
+        for concept in profile.concepts.values():
+            pending, seen = [concept.id], set()
+            while pending:
+                cid = pending.pop()
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                pending.extend(profile.concepts[cid].implies)
+                for atom in (profile.concepts[cid].kind, f"id:{cid}"):
+                    yields.setdefault(atom, set()).add(concept.kind)
+        cached = {atom: frozenset(kinds) for atom, kinds in yields.items()}
+        profile.__dict__["_screen_producers"] = cached
+    return cached
 
 
 def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | None) -> bool:
     """Whether any relevance rule could fire on some sentence of the document.
 
     Most pages a feed brings are off-topic, and reading every sentence of them
-    (speakers, verbs, cues, attribution) is most of detection's cost. One scan
-    of the concept terms over each whole line decides it instead: a rule needs
-    each of its groups met, and a group of concept atoms cannot be met by a
-    sentence if the document names none of them. Every other atom (stance,
-    speaker, position) is assumed possible, and the document's topic is
-    assumed set wherever the whole document sets it, so the test only ever
-    errs towards reading a document.
+    (speakers, verbs, cues, attribution) is most of detection's cost. A few
+    scans of the whole text decide it instead: a rule needs each of its groups
+    met, and a group of concept atoms cannot be met by a sentence if the
+    document names none of them. The concept matchers run only as a rule asks
+    for them, so an off-topic page usually costs the scans for the source and
+    the partner. Every other atom (stance, speaker, position) is assumed
+    possible, and the document's topic is assumed set wherever the whole
+    document sets it, so the test only ever errs towards reading a document.
     """
-    kinds: set[str] = set()
-    ids: set[str] = set()
-    lines = text.splitlines() + ([title] if title else [])
-    for line in lines:
-        line = _SPACES.sub(" ", line).strip()
-        if line:
-            concepts, _ = find_concepts(text_view(line), lex, profile)
-            ids.update(concepts)
-            kinds.update(profile.concepts[cid].kind for cid in concepts)
-    possible = kinds | {f"id:{cid}" for cid in ids}
-    if is_context(kinds):
-        possible.add("@context")
+    lines = (_SPACES.sub(" ", line).strip() for line in [*text.splitlines(), title or ""])
+    view = text_view(_LINE_GAP.join(line for line in lines if line))
+    producers = _producers(profile)
+    scanned: dict[str, set[str]] = {}  # matcher kind -> the atoms its hits yield
+
+    def found(matcher_kind: str) -> set[str]:
+        if matcher_kind not in scanned:
+            atoms: set[str] = set()
+            matcher = lex.kinds.get(matcher_kind)
+            pending = [hit.label for hit in matcher.find(view)] if matcher else []
+            while pending:
+                cid = pending.pop()
+                if f"id:{cid}" not in atoms:
+                    atoms |= {f"id:{cid}", profile.concepts[cid].kind}
+                    pending.extend(profile.concepts[cid].implies)
+            scanned[matcher_kind] = atoms
+        return scanned[matcher_kind]
 
     def met(atom: str) -> bool:
-        if atom in possible:
+        if atom == "@context":
+            return all(met(k) for k in TOPIC_SIDES) and any(met(k) for k in TOPIC_SUBJECTS)
+        if atom.startswith(("@", "stance:")):
             return True
-        return atom != "@context" and atom.startswith(("@", "stance:"))
+        return any(atom in found(kind) for kind in producers.get(atom, ()))
+
+    def cost(group: tuple[str, ...]) -> int:
+        # Groups that need no scan, or scans already made, go first; then the
+        # cheaper scans: a rule fails at its first unmet group.
+        if any(a.startswith(("@", "stance:")) and a != "@context" for a in group):
+            return 0
+        kinds = {k for a in group for k in producers.get(a, TOPIC_SIDES)} - scanned.keys()
+        return sum(lex.kinds[k].size for k in kinds if k in lex.kinds)
 
     return any(
-        rule.score >= profile.threshold and all(any(met(a) for a in group) for group in rule.groups)
+        rule.score >= profile.threshold
+        and all(any(met(a) for a in group) for group in sorted(rule.groups, key=cost))
         for rule in profile.rules
     )
 

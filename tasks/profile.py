@@ -94,6 +94,10 @@ class Matcher:
             self.patterns.append(re.compile(rf"(?<!\w)(?:{branches})", re.IGNORECASE))
         if free:
             self.patterns.append(re.compile("|".join(free), re.IGNORECASE))
+        # What a scan costs, roughly: `re` tries every alternative at every position.
+        self.size = sum(len(p.pattern) for p in self.patterns) + sum(
+            len(p.pattern) for p in self.by_char.values()
+        )
 
     def find(self, text: str) -> list[Hit]:
         hits = []

@@ -109,13 +109,12 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         after = view[hit.end : hit.end + 2]
         possessive = after.startswith("'s") or after == "' "
         mentions.append(Mention(name, hit.start, hit.end, weak, possessive, generic))
-    taken = [(h.start, h.end) for h in speaker_hits] + [
-        s for spans in concepts.values() for s in spans
+    known = [
+        Mention(h.label[0], h.start, h.end, h.label[1], view[h.end : h.end + 2].startswith("'s"))
+        for h in speaker_hits
     ]
-    speaker_spans = [(h.start, h.end) for h in speaker_hits]
-    unknown = _unknown_names(view, lex.lang, taken)
-    unknown += _unknown_bodies(view, lex.lang, speaker_spans + [(m.start, m.end) for m in unknown])
-    unknown += _korean_titled_names(view, lex.lang, taken)
+    spans = [s for spans in concepts.values() for s in spans]
+    unknown = unknown_speakers(view, lex.lang, known, spans)
     mentions += [m for m in unknown if not inside(m.start, m.end, masked)]
     mentions.sort(key=lambda m: m.start)
     anaphors = [h for h in lex.speaker_anaphora.find(view) if not inside(h.start, h.end, masked)]
@@ -162,39 +161,47 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     )
 
 
-_NAME = re.compile(
-    r"(?<![\w'’])((?:[A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ]?[a-zа-яё]+)?\s){1,2}"
-    r"[A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ]?[a-zа-яё]+)?)(?![\w'’])"
-)
+_UP = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
+_LOW = "a-zß-öø-ÿĀ-žа-яё"
+_TOKEN = rf"[{_UP}][{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
+_NAME = re.compile(rf"(?<![\w'’])((?:{_TOKEN}\s){{1,5}}{_TOKEN})(?![\w'’])")
 _NOT_A_NAME_WORDS = (
     "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
     "This That These Those Its His Her Their Our Last Next Since After Before While When Then "
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mr Mrs Ms Dr President Minister "
     "Secretary Ambassador General Admiral Spokesman Spokeswoman Update Correction Read Also "
+    "Chancellor Premier Director Chief Commander Governor Mayor Colonel Envoy Deputy Vice "
     "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
     # places and institutions are not people
     "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
     "Republic Korea Kingdom Federation Committee Agency Service Forces Army Navy Street"
 )
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
+# A single surname counts as a name right after one of these ("Foreign Minister Sikorski").
+_TITLES = frozenset(
+    "President Minister Secretary Ambassador General Admiral Spokesman Spokeswoman Chancellor "  # noqa: SIM905
+    "Premier Director Chief Commander Governor Mayor Colonel Envoy".split()
+)
 
 
 def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
     """Capitalised personal names the profile does not list ("Brian Nelson", "Барбара Вудворд").
 
-    Only for English and Russian: German capitalises every noun. `taken` are spans
-    the lexicon already explains (known speakers, concepts).
+    Only for English and Russian: German capitalises every noun (see `_german_titled_names`).
+    The name is what follows the last title or place word ("South Korean Foreign Minister
+    Cho Tae-yul"). `taken` are spans the lexicon already explains (known speakers, concepts).
     """
     if lang not in ("en", "ru"):
         return []
     found = []
     for m in _NAME.finditer(view):
         tokens = m.group(1).split()
-        while tokens and tokens[0] in _NOT_A_NAME:
-            tokens = tokens[1:]
+        cut = max((i for i, t in enumerate(tokens) if t in _NOT_A_NAME), default=-1)
+        titled = cut >= 0 and tokens[cut] in _TITLES
+        tokens = tokens[cut + 1 :]
         if lang == "ru":
             tokens = tokens[-2:]  # "Великобритании Барбара Вудворд": the name is last
-        if len(tokens) < 2 or any(t in _NOT_A_NAME for t in tokens):
+        if len(tokens) < 2 and not (titled and tokens and lang == "en"):
             continue
         start = m.end() - len(" ".join(tokens))
         if any(a < m.end() and start < b for a, b in taken):
@@ -204,47 +211,107 @@ def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[M
     return found
 
 
+_DE_TITLES = (
+    r"Außenminister(?:in)?|Verteidigungsminister(?:in)?|Minister(?:in)?|Ministerpräsident(?:in)?|"
+    r"Präsident(?:in)?|Premierminister(?:in)?|Regierungschef(?:in)?|Sprecher(?:in)?|"
+    r"Botschafter(?:in)?|Generalsekretär(?:in)?|Kanzler(?:in)?|Staatssekretär(?:in)?|"
+    r"Geheimdienstchef(?:in)?|Chef(?:in)?|Direktor(?:in)?|Kommandeur(?:in)?|General|Oberst|"
+    r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt"
+)
+_DE_TITLED = re.compile(
+    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s+((?:{_TOKEN}\s){{1,2}}{_TOKEN})(?![\w'’-])"
+)
+
+
+def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
+    """German names after a title ("Außenminister Radosław Sikorski"): two or three words."""
+    found = []
+    for m in _DE_TITLED.finditer(view):
+        start, end = m.span(1)
+        if not any(a < end and start < b for a, b in taken):
+            found.append(Mention(m.group(1), start, end, False, False))
+    return found
+
+
 # Institutions the profile does not list, named by what they are: "Kharkiv
 # regional prosecutors", "Estonian military intelligence", "Poland's foreign
 # ministry", "the city's military administration". A head noun of a body that
 # speaks, after at least one qualifier (a bare "officials" says too little).
 _BODY_HEAD = (
-    r"prosecutors?|prosecutor['’]s office|investigators|officials?|"
+    r"prosecutors?|prosecutor['’]s office|investigators|officials?|officers|"
     r"intelligence(?:\s(?:services?|agenc(?:y|ies)|officials?|chiefs?))?|authorities|police|"
     r"monitors|inspectors|ministry|agency|administration|spokes(?:man|woman|person)|envoy|"
-    r"ambassador|diplomats?|governor|mayor|command|general staff"
+    r"ambassador|diplomats?|governor|mayor|command|general staff|military|armed forces|"
+    r"air force|navy|army"
 )
 _BODY_QUALIFIER = (
     r"[A-Z][\w\-]*(?:['’]s)?|[a-z][\w\-]*['’]s|regional|local|city|military|defen[cs]e|"
     r"foreign|intelligence|security|senior|top|western|open-source|independent|sanctions|"
     r"monitoring|state|chief|border|customs|national|federal|prosecutor|police|press|"
-    r"emergency|investigative|presidential"
+    r"emergency|investigative|presidential|air"
 )
-_BODY = re.compile(
-    rf"(?<![\w'’\-])((?:(?:{_BODY_QUALIFIER})\s+){{1,4}}(?:{_BODY_HEAD}))(?![\w'’\-])"
-)
+_BODY = {
+    "en": re.compile(
+        rf"(?<![\w'’\-])((?:(?:{_BODY_QUALIFIER})\s+){{1,4}}(?:{_BODY_HEAD}))(?![\w'’\-])"
+    ),
+    # "des estnischen Militärgeheimdienstes", "Die Schweizer Regierung": a nationality
+    # or place adjective before a body's (compound) noun.
+    "de": re.compile(
+        r"(?<![\w-])((?:(?:[a-zäöüß]+isch|westlich|östlich|regional|örtlich|staatlich|zuständig|"
+        r"militärisch|national)(?:e|en|er|es|em)\s+|[A-ZÄÖÜ][a-zäöüß]+er\s+){1,3}"
+        r"[A-ZÄÖÜ][\w-]*?(?:geheimdienst|nachrichtendienst|staatsanwaltschaft|ermittler|behörde|"
+        r"regierung|ministerium|verwaltung|polizei|generalstab|armee|streitkräfte|offiziere|"
+        r"militär|sprecher|luftwaffe)(?:e|en|es|s|n|in)?)(?![\w-])",
+        re.IGNORECASE,
+    ),
+    "ru": re.compile(
+        r"(?<![\w-])((?:[А-ЯЁа-яё][а-яё-]*(?:ск|цк|н|ов|ев|ин)(?:ая|ий|ый|ой|ое|ие|ые|ого|ому|ым|"
+        r"ом|ую|ей|их|ыми|ими|ых)\s+){1,3}(?:разведк|прокуратур|спецслужб|министерств|ведомств|"
+        r"полици|администраци|правительств|генштаб|командовани|следовател|прокурор|офицер|"
+        r"военн[ыо]|власт)[а-яё]*)(?![\w-])"
+    ),
+    # "에스토니아 군 정보당국은", "호주 정부는": up to two words, then the body, then a particle.
+    "ko": re.compile(
+        r"(?<![가-힣])((?:[가-힣A-Za-z]+\s){0,2}[가-힣]*?(?:정보당국|당국|검찰청|검찰|정보국|정보부|"
+        r"국방부|외무부|외교부|외무성|정부|경찰|정보기관|총참모부))(?=은|는|이|가)(?![가-힣]{2})"
+    ),
+}
+_DE_LEADING = re.compile(r"^(?:der|die|das|des|dem|den)\s+", re.IGNORECASE)
 
 
-def _unknown_bodies(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
-    """Unlisted institutions in English, by a qualified head noun ("Kharkiv regional prosecutors").
+def _unknown_bodies(
+    view: str, lang: str, known: list[Mention], taken: list[tuple[int, int]]
+) -> list[Mention]:
+    """Unlisted institutions by a qualified head noun ("Kharkiv regional prosecutors").
 
-    `taken` are spans of listed speakers and personal names: a body overlapping one
-    is that speaker's ("US military officials" stays the United States).
+    A body overlapping a listed speaker or a name in `taken` is theirs ("US military
+    officials" stays the United States), unless that speaker is a country in the
+    possessive at its start: "Seoul's foreign ministry" is South Korea speaking.
     """
-    if lang != "en":
+    pattern = _BODY.get(lang)
+    if pattern is None:
         return []
     found = []
-    for m in _BODY.finditer(view):
-        tokens = m.group(1).split()
-        while len(tokens) > 1 and (tokens[0] in _NOT_A_NAME or tokens[0].casefold() == "the"):
-            tokens = tokens[1:]
-        if len(tokens) < 2:
+    for m in pattern.finditer(view):
+        text = m.group(1)
+        if lang == "en":
+            tokens = text.split()
+            while len(tokens) > 1 and (tokens[0] in _NOT_A_NAME or tokens[0].casefold() == "the"):
+                tokens = tokens[1:]
+            if len(tokens) < 2:
+                continue
+            text = " ".join(tokens)
+        elif lang == "de":
+            text = _DE_LEADING.sub("", text)
+        start, end = m.end(1) - len(text), m.end(1)
+        country = [k for k in known if k.possessive and k.weak and k.start == start]
+        if country and lang == "en":
+            found.append(Mention(country[0].name, start, end, False, False))
             continue
-        start = m.end() - len(" ".join(tokens))
-        if any(a < m.end() and start < b for a, b in taken):
+        if any(a < end and start < b for a, b in taken):
             continue
-        after = view[m.end() : m.end() + 2]
-        found.append(Mention(" ".join(tokens), start, m.end(), False, after.startswith("'s")))
+        after = view[end : end + 2]
+        found.append(Mention(text, start, end, False, after.startswith("'s")))
     return found
 
 
@@ -267,9 +334,7 @@ _KO_NOT_A_NAME = frozenset(
 )
 
 
-def _korean_titled_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
-    if lang != "ko":
-        return []
+def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     found = []
     for m in _KO_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
@@ -279,8 +344,28 @@ def _korean_titled_names(view: str, lang: str, taken: list[tuple[int, int]]) -> 
     return found
 
 
+def unknown_speakers(
+    view: str, lang: str, known: list[Mention], concepts: list[tuple[int, int]]
+) -> list[Mention]:
+    """Speakers the profile does not list: names, titled names and institutions."""
+    known_spans = [(k.start, k.end) for k in known]
+    taken = known_spans + concepts
+    found = _unknown_names(view, lang, taken)
+    if lang == "de":
+        found += _german_titled_names(view, taken)
+    elif lang == "ko":
+        found += _korean_titled_names(view, taken)
+    names = [(m.start, m.end) for m in found]
+    # Place names may qualify a body ("Kharkiv regional prosecutors"), actors may not
+    # ("Russian military" is not a speaker the sentence names).
+    return found + _unknown_bodies(view, lang, known, known_spans + names)
+
+
+# The concept kinds that set a document's topic: both sides, and one of the subjects.
+TOPIC_SIDES = frozenset({"source", "partner"})
+TOPIC_SUBJECTS = frozenset({"materiel", "transfer", "enforcement", "cooperation"})
+
+
 def is_context(kinds: set[str]) -> bool:
     """Whether text with these concept kinds establishes the document's topic."""
-    return {"source", "partner"} <= kinds and bool(
-        kinds & {"materiel", "transfer", "enforcement", "cooperation"}
-    )
+    return kinds >= TOPIC_SIDES and bool(kinds & TOPIC_SUBJECTS)
