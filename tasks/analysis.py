@@ -96,7 +96,8 @@ def analyse_document(
             turn = Turn(question=True)
         elif label := _TURN.match(line):
             name = label.group(1)
-            turn = Turn(profile.canonical_speaker(name, lang) or name.title())
+            speaker = profile.canonical_speaker(name, lang) or _role_holder(profile, name, text)
+            turn = Turn(speaker or name.title())
         for sentence in split_sentences(line, lang):
             sentences.append(analyse_sentence(len(sentences), line_no, sentence, lex, profile))
             turns.append(turn)
@@ -143,6 +144,26 @@ def analyse_document(
     )
 
 
+_ROLE = re.compile(r"^THE ((?:VICE )?PRESIDENT|(?:PRESS )?SECRETARY|AMBASSADOR|CHANCELLOR)$")
+
+
+def _role_holder(profile: Profile, label: str, text: str) -> str | None:
+    """Who a transcript's role label ("THE PRESIDENT:") stands for: the holder the text names.
+
+    White House transcripts open with "Remarks by President Biden …" and then
+    label his turns "THE PRESIDENT:"; without such a mention the role stays a role.
+    """
+    role = _ROLE.match(label)
+    if not role:
+        return None
+    title = role.group(1).title()
+    for m in re.finditer(rf"\b{title}\s+([A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?)", text):
+        holder = profile.canonical_speaker(f"{title} {m.group(1)}", "en")
+        if holder:
+            return holder
+    return None
+
+
 _SPACES = re.compile(r"\s+")
 # Joins a document's lines for the screen: no term spans it, as no sentence does.
 _LINE_GAP = "\n\x00\n"
@@ -187,6 +208,7 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
     """
     lines = (_SPACES.sub(" ", line).strip() for line in [*text.splitlines(), title or ""])
     view = text_view(_LINE_GAP.join(line for line in lines if line))
+    lowered = view.lower()
     producers = _producers(profile)
     scanned: dict[str, set[str]] = {}  # matcher kind -> the atoms its hits yield
 
@@ -194,7 +216,8 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
         if matcher_kind not in scanned:
             atoms: set[str] = set()
             matcher = lex.kinds.get(matcher_kind)
-            pending = [hit.label for hit in matcher.find(view)] if matcher else []
+            hits = matcher.find(view) if matcher and matcher.may_find(lowered) else []
+            pending = [hit.label for hit in hits]
             while pending:
                 cid = pending.pop()
                 if f"id:{cid}" not in atoms:

@@ -123,8 +123,10 @@ def find_speaker(
             return Resolution(from_anaphor(), "anaphor", anchor)
 
     # "according to X", "an investigation by X", "X에 따르면", "dem Pentagon zufolge".
+    # A German attribution governs the genitive ("nach Angaben Budanows").
+    attributed = [m for m in s.mentions if not m.possessive or m.genitive]
     for cue in s.attribution_after:
-        after = [m for m in mentions if 0 <= m.start - cue.end <= 60]
+        after = [m for m in attributed if 0 <= m.start - cue.end <= 60]
         if after:
             return Resolution(_titled(s, after).name, "attribution", _verb_at(verbs, cue))
         if any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():

@@ -98,6 +98,15 @@ class Matcher:
         self.size = sum(len(p.pattern) for p in self.patterns) + sum(
             len(p.pattern) for p in self.by_char.values()
         )
+        self.anchors = _anchors([term for term, _ in entries])
+
+    def may_find(self, lowered: str) -> bool:
+        """False when no term can occur in a text (given lower-cased): no scan needed.
+
+        A substring test per term is far cheaper than the scan; only terms that
+        are regular expressions of their own force the scan.
+        """
+        return self.anchors is None or any(a in lowered for a in self.anchors)
 
     def find(self, text: str) -> list[Hit]:
         hits = []
@@ -167,6 +176,33 @@ def _term_pattern(term: str, boundaries: bool, outer: bool = False) -> str:
         head = r"(?<!\w)" if boundaries and not outer else ""
     tail = r"\w*" if trail else (r"(?!\w)" if boundaries else "")
     return head + body + tail
+
+
+def _with_genitive(term: str, genitive: bool) -> list[str]:
+    """A term, and its genitive in -s where the language forms one ("Budanows")."""
+    plain = term[-1:].isalpha() and not term.startswith("re:")
+    if genitive and plain and term[-1] not in "sSxXzZß":
+        return [term, term + "s"]
+    return [term]
+
+
+_LITERAL_RUN = re.compile(r"[^\s*\-'’]+")
+
+
+def _anchors(terms: list[str]) -> tuple[str, ...] | None:
+    """For each term, its longest literal run, lower-cased: every match of the term holds it.
+
+    None when a term is a regular expression, which has no such run to test.
+    """
+    anchors = set()
+    for term in terms:
+        if term.startswith("re:"):
+            return None
+        runs = _LITERAL_RUN.findall(term)
+        if not runs:
+            return None
+        anchors.add(max(runs, key=len).lower())
+    return tuple(sorted(anchors))
 
 
 def _is_acronym(term: str) -> bool:
@@ -334,13 +370,21 @@ class Profile:
         for entry in self.data.get("concept", []):
             for term in _terms(entry, lang):
                 by_kind.setdefault(entry["kind"], []).append((term, entry["id"]))
+        genitive = bool(options.get("genitive_s", False))
+        # A speaker hit is labelled (name, weak, generic, genitive).
         speakers = [
             (
-                term,
-                (entry["name"], bool(entry.get("weak", False)), bool(entry.get("generic", False))),
+                variant,
+                (
+                    entry["name"],
+                    bool(entry.get("weak", False)),
+                    bool(entry.get("generic", False)),
+                    variant != term,
+                ),
             )
             for entry in self.data.get("speaker", [])
             for term in _terms(entry, lang)
+            for variant in _with_genitive(term, genitive)
         ]
         verbs, cues = [], []
         for stance, table in self.data.get("stance", {}).items():

@@ -24,6 +24,7 @@ class Mention:
     weak: bool
     possessive: bool
     generic: bool = False
+    genitive: bool = False  # a possessor in the German genitive ("Budanows", "des Ministeriums")
 
 
 @dataclass
@@ -105,10 +106,10 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     for hit in speaker_hits:
         if inside(hit.start, hit.end, masked):
             continue
-        name, weak, generic = hit.label
+        name, weak, generic, genitive = hit.label
         after = view[hit.end : hit.end + 2]
-        possessive = after.startswith("'s") or after == "' "
-        mentions.append(Mention(name, hit.start, hit.end, weak, possessive, generic))
+        possessive = after.startswith("'s") or after == "' " or genitive
+        mentions.append(Mention(name, hit.start, hit.end, weak, possessive, generic, genitive))
     known = [
         Mention(h.label[0], h.start, h.end, h.label[1], view[h.end : h.end + 2].startswith("'s"))
         for h in speaker_hits
@@ -228,6 +229,11 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     found = []
     for m in _DE_TITLED.finditer(view):
         start, end = m.span(1)
+        # "… hat den nordkoreanischen Verteidigungsminister Kang Sun Nam sanktioniert":
+        # after an accusative or dative article the titled person is an object.
+        before = re.split(r"[,;:()]", view[: m.start()])[-1].split()[-3:]
+        if any(w.casefold() in ("den", "dem", "einen", "einem") for w in before):
+            continue
         if not any(a < end and start < b for a, b in taken):
             found.append(Mention(m.group(1), start, end, False, False))
     return found
@@ -257,12 +263,9 @@ _BODY = {
     # "des estnischen Militärgeheimdienstes", "Die Schweizer Regierung": a nationality
     # or place adjective before a body's (compound) noun.
     "de": re.compile(
-        r"(?<![\w-])((?:(?:[a-zäöüß]+isch|westlich|östlich|regional|örtlich|staatlich|zuständig|"
-        r"militärisch|national)(?:e|en|er|es|em)\s+|[A-ZÄÖÜ][a-zäöüß]+er\s+){1,3}"
-        r"[A-ZÄÖÜ][\w-]*?(?:geheimdienst|nachrichtendienst|staatsanwaltschaft|ermittler|behörde|"
-        r"regierung|ministerium|verwaltung|polizei|generalstab|armee|streitkräfte|offiziere|"
-        r"militär|sprecher|luftwaffe)(?:e|en|es|s|n|in)?)(?![\w-])",
-        re.IGNORECASE,
+        r"(?<![\w-])((?:(?:[a-zäöüßA-ZÄÖÜ][a-zäöüß]*isch|[Ww]estlich|[Öö]stlich|[Rr]egional|"
+        r"[Öö]rtlich|[Ss]taatlich|[Zz]uständig|[Mm]ilitärisch|[Nn]ational)(?:e|en|er|es|em)\s+|"
+        r"[A-ZÄÖÜ][a-zäöüß]+er\s+){1,3}[A-ZÄÖÜ][\w-]*)(?![\w-])"
     ),
     "ru": re.compile(
         r"(?<![\w-])((?:[А-ЯЁа-яё][а-яё-]*(?:ск|цк|н|ов|ев|ин)(?:ая|ий|ый|ой|ое|ие|ые|ого|ому|ым|"
@@ -277,6 +280,12 @@ _BODY = {
     ),
 }
 _DE_LEADING = re.compile(r"^(?:der|die|das|des|dem|den)\s+", re.IGNORECASE)
+_DE_HEAD = re.compile(
+    r"(?:geheimdienst|nachrichtendienst|staatsanwaltschaft|ermittler|behörde|regierung|ministerium|"
+    r"verwaltung|polizei|generalstab|armee|streitkräfte|offiziere|militär|sprecher|luftwaffe)"
+    r"(?:e|en|es|s|n|in)?$",
+    re.IGNORECASE,
+)
 
 
 def _unknown_bodies(
@@ -303,6 +312,8 @@ def _unknown_bodies(
             text = " ".join(tokens)
         elif lang == "de":
             text = _DE_LEADING.sub("", text)
+            if not _DE_HEAD.search(text):
+                continue
         start, end = m.end(1) - len(text), m.end(1)
         country = [k for k in known if k.possessive and k.weak and k.start == start]
         if country and lang == "en":
