@@ -19,6 +19,14 @@ _PREPOSITION = re.compile(
     r"von|mit|aus|für|über|gegen|zwischen|от|с|для|о|об|против|из|между)\s+(?:\S+\s+){0,3}$",
     re.IGNORECASE,
 )
+# "…, sagte ein Sprecher des Pentagons", "…, said a spokeswoman for the Treasury":
+# the body a spokesperson speaks for.
+_SPOKESPERSON = re.compile(
+    r"^\s*(?:an?|the|ein|eine|der|die)?\s*(?:\w+\s+)?(?:spokes(?:man|woman|person)|official|"
+    r"Sprecher(?:in)?|Vertreter(?:in)?|представител\w*|сотрудник\w*)\s+"
+    r"(?:for|of|at|from|des|der|im|aus)?\s*(?:the|dem|den)?\s*$",
+    re.IGNORECASE,
+)
 _CJK_PARTICLES = {
     "ko": (("은", "는"), ("이", "가", "께서"), r"(?:의|에|에서|을|를|와|과|로|으로|에게|도)$"),
     "ja": (("は",), ("が",), r"(?:の|に|を|と|で|へ|から)$"),
@@ -145,10 +153,13 @@ def find_speaker(
             if not head.endswith((",", '"', "»", "“", "—", "-")) and lex.lang != "de":
                 continue
             after = [
-                m for m in mentions
-                if 0 <= m.start - verb.end <= 12
-                and len(gap(verb.end, m.start).split()) <= 1
+                m for m in attributed
+                if 0 <= m.start - verb.end <= 40
                 and not re.search(r"[,;:]", gap(verb.end, m.start))
+                and (
+                    (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 12)
+                    or _SPOKESPERSON.match(gap(verb.end, m.start))
+                )
             ]  # fmt: skip
             if after:
                 return Resolution(after[0].name, "explicit", verb)

@@ -29,10 +29,12 @@ import json
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import Stemmer
+from rapidfuzz import fuzz
 
 from armswatch.tasks.facts import MULTIPLIERS, NUMBER_WORDS, Reading
 from armswatch.tasks.profile import Profile
@@ -40,7 +42,8 @@ from armswatch.tasks.sentence import Sentence, inside
 from armswatch.tasks.text import normalize
 
 # 2: content tokens are Snowball stems (PyStemmer), no longer simplemma lemmas.
-SIGNATURE_VERSION = 2
+# 3: content tokens leave out the attribution (speaker names, reporting verbs, cues).
+SIGNATURE_VERSION = 3
 
 _STOPWORDS = {
     "en": "the a an and or of to in on for with by from at as is are was were be been has have "
@@ -140,6 +143,62 @@ class Signature:
             return None
 
 
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґ",
+        "a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya "  # noqa: SIM905
+        "i yi ye g".split(),
+        strict=True,
+    )
+)
+_LATIN_EXTRA = {"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ı": "i", "_": ""}
+# Revised Romanization by jamo; family names as they are usually spelt (김 Kim, 조 Cho).
+_KO_INITIAL = "g kk n d tt r m b pp s ss _ j jj ch k t p h".split()  # noqa: SIM905
+_KO_MEDIAL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()  # noqa: SIM905
+_KO_FINAL = ["", *"k k k n n n t l k m l l l l l m p p t t ng t t k t p t".split()]  # noqa: SIM905
+_KO_FAMILY = dict(
+    zip(
+        "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진",
+        "kim lee park choi jung kang cho yoon jang lim han oh seo shin kwon hwang ahn "  # noqa: SIM905
+        "song ryu jeon hong ko moon yang son bae baek heo nam shim noh ha kwak sung cha "
+        "joo woo koo min jin".split(),
+        strict=True,
+    )
+)
+
+
+def romanised(name: str) -> str:
+    """A name in Latin letters without accents, one token a word (a Hangul syllable each).
+
+    Enough to tell that "Радослав Сикорский", "Radosław Sikorski" and "Radoslaw
+    Sikorski" are one person, and "조태열" "Cho Tae-yul".
+    """
+    out: list[str] = []
+    for word in re.split(r"[\s\-‐]+", name.casefold()):
+        if not word:
+            continue
+        if all("\uac00" <= ch <= "\ud7a3" for ch in word):
+            for i, ch in enumerate(word):
+                if i == 0 and ch in _KO_FAMILY:
+                    out.append(_KO_FAMILY[ch])
+                    continue
+                code = ord(ch) - 0xAC00
+                syllable = _KO_INITIAL[code // 588] + _KO_MEDIAL[code % 588 // 28]
+                out.append((syllable + _KO_FINAL[code % 28]).replace("_", ""))
+            continue
+        letters = []
+        for ch in word:
+            ch = _CYRILLIC.get(ch, ch)
+            ch = _LATIN_EXTRA.get(ch, ch)
+            letters.append(ch)
+        folded = unicodedata.normalize("NFKD", "".join(letters))
+        out.append("".join(c for c in folded if c.isascii() and c.isalnum()))
+    return " ".join(t for t in out if t)
+
+
+_SAME_NAME = 80  # rapidfuzz ratio of two romanised names of one person
+
+
 def speaker_key(speaker: str | None) -> str:
     """The identity block a speaker belongs to; the outlet's own voice is the empty key."""
     return normalize(speaker) if speaker else ""
@@ -183,6 +242,7 @@ class StatementIndex:
         same_denial: float = 0.0,
         kinds: Mapping[str, str] | None = None,
         distinct_kinds: Iterable[str] = ("materiel", "topic"),
+        materiel_conflict: float = 1.0,
     ) -> None:
         self.threshold = threshold
         self.text_weight = text_weight
@@ -194,6 +254,10 @@ class StatementIndex:
         self._distinct_concepts = frozenset(
             cid for cid, kind in (kinds or {}).items() if kind in set(distinct_kinds)
         )
+        self.materiel_conflict = materiel_conflict
+        self._materiel = frozenset(cid for cid, kind in (kinds or {}).items() if kind == "materiel")
+        self._blocks: dict[str, str] = {}  # speaker key -> the block its statements share
+        self._romans: dict[str, tuple[int, list[str]]] = {}  # block -> tokens, by token count
         self._entries: list[_Entry] = []
         self._ids: dict[str, int] = {}  # statement_id → position of its entry
         self._postings: dict[tuple[str, str], list[int]] = {}
@@ -211,6 +275,7 @@ class StatementIndex:
             same_denial=profile.same_denial,
             kinds={cid: concept.kind for cid, concept in profile.concepts.items()},
             distinct_kinds=profile.distinct_kinds,
+            materiel_conflict=profile.materiel_conflict,
         )
 
     def __len__(self) -> int:
@@ -219,20 +284,44 @@ class StatementIndex:
     def __contains__(self, statement_id: object) -> bool:
         return statement_id in self._ids
 
+    def block(self, speaker: str) -> str:
+        """The speaker block a speaker key belongs to: its own, or that of the same name
+        spelt in another script or transliteration ("Радослав Сикорский", "Radosław
+        Sikorski"), which a profile that does not list the person cannot join."""
+        if speaker in self._blocks:
+            return self._blocks[speaker]
+        block = speaker
+        name = romanised(speaker)
+        tokens = name.split()
+        if len(tokens) >= 2:
+            best = 0.0
+            for other, (count, other_name) in self._romans.items():
+                if count != len(tokens):
+                    continue
+                score = fuzz.ratio(name, other_name)
+                if score >= _SAME_NAME and score > best:
+                    block, best = other, score
+        self._blocks[speaker] = block
+        if block == speaker and len(tokens) >= 2:
+            self._romans[speaker] = (len(tokens), name)
+        return block
+
     def add(self, statement_id: str, signature: Signature) -> None:
         position = len(self._entries)
         self._entries.append(_Entry(statement_id, signature))
         self._ids.setdefault(statement_id, position)
+        block = self.block(signature.speaker)
         for feature in signature.features:
-            self._postings.setdefault((signature.speaker, feature), []).append(position)
-        self._postings.setdefault((signature.speaker, ""), []).append(position)
+            self._postings.setdefault((block, feature), []).append(position)
+        self._postings.setdefault((block, ""), []).append(position)
 
     def best(self, signature: Signature) -> _Match | None:
         """The most similar known statement of the same speaker, whatever its similarity."""
         candidates: set[int] = set()
+        block = self.block(signature.speaker)
         for feature, weight in signature.features.items():
             if weight >= 0.5:
-                candidates.update(self._postings.get((signature.speaker, feature), ()))
+                candidates.update(self._postings.get((block, feature), ()))
         best: _Match | None = None
         for position in sorted(candidates):
             entry = self._entries[position]
@@ -303,6 +392,14 @@ class StatementIndex:
             score = (1 - self.text_weight) * score + self.text_weight * overlap
         if a.stance != b.stance:
             score *= self.stance_mismatch
+        # Specific weapons only (full weight: named, not implied); "munitions" and
+        # "weapons" are one claim's words for the other's "shells".
+        weapons_a = {k for k in self._materiel.intersection(a.features) if a.features[k] >= 1.0}
+        weapons_b = {k for k in self._materiel.intersection(b.features) if b.features[k] >= 1.0}
+        if weapons_a - b.features.keys() and weapons_b - a.features.keys():
+            # Each names a weapon the other does not ("shells and launchers" against
+            # "shells and missiles"): another claim, though a restatement may add one.
+            score *= self.materiel_conflict
         conflict = any(u in b.quantities and b.quantities[u] != n for u, n in a.quantities.items())
         agree = any(b.quantities.get(u) == n for u, n in a.quantities.items())
         if conflict and not (overlap is not None and overlap >= 0.8):
@@ -361,9 +458,24 @@ def signature_of(
         stance=stance,
         lang=lang,
         features=_features(s, stance, reading, profile),
-        tokens=content_tokens(s.text, lang),
+        tokens=content_tokens(_claim_text(s), lang),
         quantities=reading.quantities,
     )
+
+
+def _claim_text(s: Sentence) -> str:
+    """The sentence without who says it and how: named speakers, reporting verbs, "according to".
+
+    "X said …" and "… , according to X" restate one claim; the words of the
+    attribution would otherwise count as much as the claim's own.
+    """
+    spans = [(m.start, m.end) for m in s.mentions if not m.weak]
+    spans += [(v.start, v.end) for v in s.verbs]
+    spans += [(h.start, h.end) for h in (*s.attribution_after, *s.attribution_before)]
+    chars = list(s.text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 def _features(s: Sentence, stance: str, reading: Reading, profile: Profile) -> dict[str, float]:

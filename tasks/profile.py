@@ -256,6 +256,7 @@ class Profile:
     stance_mismatch: float
     same_core: float
     same_denial: float
+    materiel_conflict: float
     distinct_kinds: tuple[str, ...]
     weights: dict[str, float]
     ignored_kinds: frozenset[str]
@@ -336,6 +337,7 @@ class Profile:
             stance_mismatch=float(identity.get("stance_mismatch", 0.7)),
             same_core=float(identity.get("same_core", 0.0)),
             same_denial=float(identity.get("same_denial", 0.0)),
+            materiel_conflict=float(identity.get("materiel_conflict", 1.0)),
             distinct_kinds=tuple(identity.get("distinct_kinds", ("materiel", "topic"))),
             ignored_kinds=frozenset(
                 identity.get("ignore", ("other", "recipient_other", "coincidence"))
