@@ -87,6 +87,7 @@ class TreeSampler(threading.Thread):
         self.peak_tree_pss = 0
         self.peak_main_rss = 0
         self.cpu: dict[int, float] = {}  # last seen user + system seconds of each process
+        self.peak_by_pid: dict[int, tuple[str, float, float]] = {}  # name, RSS MB, PSS MB
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -108,10 +109,15 @@ class TreeSampler(threading.Thread):
                         total += rss
                         if p.pid == self.pid:
                             self.peak_main_rss = max(self.peak_main_rss, rss)
-                        if len(procs) > 1:  # forked workers share pages: PSS counts them once
-                            pss += p.memory_full_info().pss
-                        else:
-                            pss += rss
+                        own = p.memory_full_info().pss if len(procs) > 1 else rss
+                        # forked workers share pages: PSS counts them once
+                        pss += own
+                        name, top_rss, top_pss = self.peak_by_pid.get(p.pid, ("", 0.0, 0.0))
+                        if not name:
+                            name = " ".join(p.cmdline())[-60:]
+                        self.peak_by_pid[p.pid] = (
+                            name, max(top_rss, rss / 2**20), max(top_pss, own / 2**20)
+                        )
                 self.peak_tree_rss = max(self.peak_tree_rss, total)
                 self.peak_tree_pss = max(self.peak_tree_pss, pss)
             except psutil.Error:
@@ -145,6 +151,10 @@ def run_measured(cmd: list[str], env: dict[str, str], log: Path, cwd: Path | Non
         "maxrss_mb": usage.ru_maxrss / 1024,  # the largest single process of the tree
         "tree_rss_mb": sampler.peak_tree_rss / 2**20 if psutil else None,
         "tree_pss_mb": sampler.peak_tree_pss / 2**20 if psutil else None,
+        "peak_by_process": [
+            {"pid": pid, "cmd": name, "rss_mb": round(r, 1), "pss_mb": round(q, 1)}
+            for pid, (name, r, q) in sampler.peak_by_pid.items()
+        ],
         "log": str(log),
     }
 

@@ -7,9 +7,9 @@ call; the flow's process meanwhile fetches the next batch, resolves statement
 identities in arrival order and writes. A page travels once each way: its bytes
 and the previous version in, the text, version and candidates out.
 
-Workers start from a fork server that has already imported this module, so a
-pool costs a fork, not an interpreter start, and the workers share the
-imported code with it.
+Workers start from a fork server that has already imported the work's code and
+loaded its language model (`armswatch.tasks.preload`), so a pool costs a fork,
+not an interpreter start, and the workers share that memory with the server.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from armswatch.tasks.analysis import DocumentAnalysis
 from armswatch.tasks.detect import Detector
 from armswatch.tasks.diff import Skipped, make_version
-from armswatch.tasks.extract import extract_page
 from armswatch.tasks.models import (
     ExtractedText,
     FetchedPage,
@@ -96,6 +95,10 @@ class Processed:
 
 def process_page(work: Work, analyser: Detector) -> Outcome:
     """One page from its bytes to its analysed new version, or to why it made none."""
+    # Imported here: the flow's process never extracts, and trafilatura is
+    # tens of megabytes it need not hold.
+    from armswatch.tasks.extract import extract_page
+
     article = work.page.article_id
     started = time.process_time()
     text = extract_page(work.page, work.request)
@@ -189,7 +192,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload(["armswatch.tasks.preload"])
     return context
 
 

@@ -64,6 +64,11 @@ def _identifier():
     return identifier
 
 
+def warm_up() -> None:
+    """Load the language identifier's model now rather than on the first page."""
+    _identifier()
+
+
 def detect_language(text: str) -> str | None:
     """The language of a text as an ISO 639-1 code, or None when the text is too short to tell."""
     # langid's cost grows with the text; a paragraph or two decides an article.

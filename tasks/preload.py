@@ -1,0 +1,11 @@
+"""What the page workers' fork server loads before it forks them, so that they all share it.
+
+Imported only by that server (see `armswatch.tasks.process`): the extraction
+and analysis code, and the language identifier's model, about 75 MB that each
+worker would otherwise load for itself.
+"""
+
+from armswatch.tasks import extract, process  # noqa: F401
+from armswatch.tasks.text import warm_up
+
+warm_up()
