@@ -157,7 +157,7 @@ def _role_holder(profile: Profile, label: str, text: str) -> str | None:
     if not role:
         return None
     title = role.group(1).title()
-    for m in re.finditer(rf"\b{title}\s+([A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?)", text):
+    for m in re.finditer(rf"\b{title}[ \t]+([A-Z][\w'’-]+(?:[ \t][A-Z][\w'’-]+)?)", text):
         holder = profile.canonical_speaker(f"{title} {m.group(1)}", "en")
         if holder:
             return holder

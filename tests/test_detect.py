@@ -81,13 +81,30 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
 @pytest.mark.parametrize(
     ("name", "floors"),
     [
-        # dev is what the lexicon was tuned on; test is held out, so its floors only
-        # guard against regressions and sit below the figures first measured on it.
-        ("dev", {"f1": 0.95, "speaker": 0.95, "stance": 0.95, "cross-language": 0.9}),
-        ("test", {"f1": 0.9, "speaker": 0.85, "stance": 0.85, "cross-language": 0.8}),
-        # test2 was written after the split and scored once before any tuning
-        # (bench/detect_results.md); its floors sit below that first score.
-        ("test2", {"f1": 0.9, "speaker": 0.85, "stance": 0.85, "cross-language": 0.8}),
+        # dev is what the lexicon was tuned on. test and test2 were held out until
+        # issue 3 opened them (bench/detect_results.md, section 5); their floors
+        # guard against regressions and sit below the figures measured then.
+        (
+            "dev",
+            {
+                "f1": 0.95,
+                "speaker": 0.95,
+                "stance": 0.95,
+                "same-language": 0.85,
+                "cross-language": 0.85,
+            },
+        ),
+        ("test", {"f1": 0.95, "speaker": 0.9, "stance": 0.9, "cross-language": 0.85}),
+        (
+            "test2",
+            {
+                "f1": 0.95,
+                "speaker": 0.9,
+                "stance": 0.9,
+                "same-language": 0.85,
+                "cross-language": 0.85,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -633,6 +650,116 @@ def test_workers_bare_vetoes_and_other_suppliers_are_not_statements(detector, la
 def test_workers_with_weapons_are_still_a_statement(detector):
     text = "North Korea has sent Russia workers, troops and millions of artillery shells."
     assert _one(detector, text, "en").stance == "assert"
+
+
+# ---------------------------------------------------------------- issue 3: classes of error
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker", "stance"),
+    [
+        # speakers the profile does not list: bodies, titled names, a country's ministry
+        ("en", "Latvian military intelligence said North Korea had shipped rockets to Russia.",
+         "Latvian military intelligence", "assert"),
+        ("en", "Russia has fired North Korean missiles at Odesa, Ukraine's air force said.",
+         "Ukraine", "assert"),
+        ("en", "Interior Minister Jan Novak said North Korean shells were sent to Russia by rail.",
+         "Jan Novak", "assert"),
+        ("de", "Die finnische Regierung verurteilte die Lieferung nordkoreanischer Raketen an "
+         "Russland.", "finnische Regierung", "condemn"),
+        ("de", "Außenministerin Elina Valtonen sagte, Nordkorea liefere Russland Granaten.",
+         "Elina Valtonen", "assert"),
+        ("ru", "Финская военная разведка сообщила, что КНДР передала России ракеты.",
+         "Финская военная разведка", "assert"),
+        ("ko", "박진 외교부 장관은 북한이 러시아에 포탄을 보냈다고 말했다.", "박진", "assert"),
+        ("ko", "핀란드 정부는 북한의 대러 미사일 수출을 규탄했다.", "핀란드 정부", "condemn"),
+        # attribution at the end, in the genitive, through a spokesperson
+        ("en", "North Korea has sent Russia more shells, according to the 11-nation monitoring "
+         "team.", "MSMT", "assert"),
+        ("de", "Nordkorea hat nach Angaben Peskows keine Waffen an Russland geliefert.",
+         "Dmitry Peskov", "deny"),
+        ("de", "Nordkorea liefert Russland Granaten, sagte eine Sprecherin des Pentagons.",
+         "US Department of Defense", "assert"),
+        ("ru", "По словам главы ГУР Кирилла Буданова, КНДР передала России снаряды.",
+         "Kyrylo Budanov", "assert"),
+        # claim verbs that carry a denial, negated purchases
+        ("ko", "조선중앙통신은 북러 무기 거래설이 날조라고 주장했다.", "KCNA", "deny"),
+        ("en", "Lavrov claimed reports of North Korean arms deliveries to Russia were fabricated.",
+         "Sergei Lavrov", "deny"),
+        ("ru", "Песков заявил, что Россия не покупает у КНДР снаряды.", "Dmitry Peskov", "deny"),
+        ("de", "Russland kaufe keine Granaten in Nordkorea, sagte Peskow.", "Dmitry Peskov",
+         "deny"),
+        ("ko", "러시아는 북한으로부터 포탄을 구매하지 않았다고 라브로프 장관이 말했다.",
+         "Sergei Lavrov", "deny"),
+        ("en", "North Korea has not only sent shells but also missiles to Russia, Kirby said.",
+         "John Kirby", "assert"),
+        # concern, outrage and breach; a quoted condemnation; not-a-stance words
+        ("en", "Blinken said Washington was gravely concerned about North Korean missiles sent "
+         "to Russia.", "Antony Blinken", "condemn"),
+        ("en", "Kirby said the shipments of North Korean shells to Russia breached UN "
+         "resolutions.", "John Kirby", "condemn"),
+        ("en", "G7 ministers said in a statement: “We condemn North Korea’s transfers of "
+         "missiles to Russia and urge them to stop.”", "G7 foreign ministers", "condemn"),
+        ("en", "MR. KIRBY: Pyongyang continues to falsely deny that it ships shells to Russia.",
+         "John Kirby", "assert"),
+        ("en", "MR. KIRBY: North Korea supplies Russia’s illegal war with shells and missiles.",
+         "John Kirby", "assert"),
+        ("en", "Remarks by President Biden\nTHE PRESIDENT: North Korea is sending Russia "
+         "artillery shells.", "Joe Biden", "assert"),
+    ],
+)  # fmt: skip
+def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance):
+    found = _one(detector, text, lang)
+    assert (found.speaker, found.stance) == (speaker, stance)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("ru", "Россия заблокировала в Совбезе заявление, осуждающее запуск северокорейской "
+         "ракеты."),
+        ("ru", "КНДР провела пуски баллистических ракет, сообщили в Генштабе Южной Кореи."),
+        ("de", "Nordkorea feuerte am Montag zwei Raketen ins Japanische Meer ab."),
+        ("en", "Russia blocked a statement condemning North Korea's missile launches."),
+    ],
+)  # fmt: skip
+def test_issue3_negatives(detector, lang, text):
+    assert detector.detect("doc", text, lang) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "North Korean shells account for about half of the ammunition Russia fires in "
+         "Ukraine."),
+        ("en", "More than a million shells have left North Korea for Russia by sea."),
+        ("de", "Rund die Hälfte der von Russland in der Ukraine verschossenen Munition stammt "
+         "aus Nordkorea."),
+        ("ru", "Половина снарядов, которыми стреляет российская армия, произведена в КНДР."),
+        ("ko", "북한은 러시아에 포탄과 함께 방사포도 넘기고 있다."),
+        ("en", "North Korean Koksan guns were seen on railway flatcars in Russia."),
+    ],
+)  # fmt: skip
+def test_issue3_movement_use_and_share_are_statements(detector, lang, text):
+    assert detector.detect("doc", text, lang)
+
+
+def test_shares_and_korean_counters_in_identity(detector):
+    first = _one(
+        detector, "국정원은 북한이 10여 차례에 걸쳐 포탄 100만 발을 러시아에 보냈다고 밝혔다.", "ko"
+    )
+    again = _one(
+        detector, "국정원에 따르면 북한은 러시아에 100만 발이 넘는 포탄을 해상으로 보냈다.", "ko"
+    )
+    assert again.statement_id == first.statement_id
+    half = _one(
+        detector, "About half of the shells Russia fires come from North Korea, Budanov said.", "en"
+    )
+    share = _one(
+        detector, "Budanov said 60 percent of the shells Russia fires come from North Korea.", "en"
+    )
+    assert "quantity:share:50" in json.loads(half.signature)["features"]
+    assert share.statement_id != half.statement_id
 
 
 # ---------------------------------------------------------------- two phases: analyse, resolve

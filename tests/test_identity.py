@@ -177,3 +177,55 @@ def test_similarities_do_not_depend_on_the_hash_seed():
         )
         runs.append(done.stdout)
     assert runs[0] == runs[1]
+
+
+def test_content_tokens_are_stems_without_a_dictionary():
+    from armswatch.tasks.identity import content_tokens
+
+    assert content_tokens("shipped shipments", "en") == content_tokens("shipping shipment", "en")
+    assert content_tokens("поставила снаряды", "ru") == content_tokens("поставил снарядов", "ru")
+
+
+def test_claim_tokens_leave_the_attribution_out(profile):
+    said = _first(Detector(profile), "Kirby said North Korea sent shells to Russia.", "en")
+    according = _first(
+        Detector(profile), "North Korea sent shells to Russia, according to John Kirby.", "en"
+    )
+    tokens = [set(json.loads(d.signature)["tokens"]) for d in (said, according)]
+    assert tokens[0] == tokens[1] and not {"kirbi", "said", "accord"} & tokens[0]
+
+
+def test_a_name_in_another_script_is_one_speaker_block(profile):
+    from armswatch.tasks.identity import romanised
+
+    assert romanised("Радослав Сикорский") == "radoslav sikorskiy"
+    assert romanised("조태열") == "cho tae yeol"
+    detector = Detector(profile)
+    en = _first(
+        detector,
+        "Foreign Minister Radosław Sikorski condemned North Korea's missile deliveries to Russia.",
+        "en",
+        "a",
+    )
+    ru = _first(
+        detector,
+        "Министр Радослав Сикорский осудил поставки северокорейских ракет в Россию.",
+        "ru",
+        "b",
+    )
+    assert (en.speaker, ru.speaker) == ("Radosław Sikorski", "Радослав Сикорский")
+    assert ru.statement_id == en.statement_id and ru.evidence["method"] == "cross-language"
+    other = _first(
+        detector,
+        "Foreign Minister Radek Kowalski condemned North Korea's missile deliveries to Russia.",
+        "en",
+        "c",
+    )
+    assert other.statement_id != en.statement_id
+
+
+def test_outlet_voice_stays_in_its_language(profile):
+    detector = Detector(profile)
+    en = _first(detector, "North Korea has shipped millions of shells to Russia.", "en", "a")
+    de = _first(detector, "Nordkorea hat Millionen Granaten nach Russland verschifft.", "de", "b")
+    assert en.speaker is de.speaker is None and de.statement_id != en.statement_id

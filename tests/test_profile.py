@@ -133,3 +133,19 @@ def test_bad_profiles_say_what_is_wrong(tmp_path):
     broken.write_text("[profile]\nname = 'x'\n", encoding="utf-8")
     with pytest.raises(ProfileError, match="rule"):
         Profile.load(broken)
+
+
+def test_not_stance_terms_win_over_the_stance_inside_them(tmp_path):
+    profile = Profile.load("nk_russia")
+    kirby = "MR. KIRBY: North Korea supplies Russia's illegal war with shells and missiles."
+    assert _one(Detector(profile), kirby, "en").stance == "assert"
+    text = "Russia vetoed a statement, осуждающее"  # the participle is no verb
+    lex = profile.lexicon("ru")
+    assert all(h.label is None for h in lex.verbs.find(text) if "осужд" in text[h.start : h.end])
+
+
+def test_german_names_match_in_the_genitive():
+    profile = Profile.load("nk_russia")
+    hits = profile.lexicon("de").speakers.find("nach Angaben Budanows")
+    assert [(h.label[0], h.label[3]) for h in hits] == [("Kyrylo Budanov", True)]
+    assert profile.lexicon("en").speakers.find("Budanovs") == []
