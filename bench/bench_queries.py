@@ -3,7 +3,9 @@
 Queries that take $since/$until (prepared parameters) or read the DuckDB
 variables `since`/`until` run with windows ending at the warehouse's newest
 statement: the last day (what a daily digest asks), the last 7 days, and the
-last 30 days. Any other query runs as it is, its variables at their defaults. Each is run
+last 30 days. The digest's queries (variable `day`) run for the day of the newest statement,
+so that a warehouse built yesterday still has a "today"; any other query runs as it is, its
+variables at their defaults. Each is run
 on a fresh read-only connection, as `armswatch sql --file` does (first
 execution reported apart), then --repeat more times on that connection; the
 median is the figure. Target: under 100 ms.
@@ -21,7 +23,7 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import timedelta
+from datetime import UTC, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -33,8 +35,8 @@ WINDOWS = {"1 day": timedelta(days=1), "7 days": timedelta(days=7), "30 days": t
 TARGET_MS = 100.0
 
 
-def bundled_queries() -> dict[str, str]:
-    folder = resources.files("armswatch.warehouse") / "queries"
+def bundled_queries(folder=None) -> dict[str, str]:
+    folder = folder or resources.files("armswatch.warehouse") / "queries"
     return {
         e.name.removesuffix(".sql"): e.read_text("utf-8")
         for e in sorted(folder.iterdir(), key=lambda e: e.name)
@@ -98,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of each query (1-day window)"
     )
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    ap.add_argument(
+        "--queries", type=Path, help="time the .sql files of this folder instead (e.g. an older"
+        " revision's, for a before/after on one warehouse)"
+    )
+    ap.add_argument("--only", help="only queries whose name contains this")
     args = ap.parse_args(argv)
     if not args.db.exists():
         print(f"no warehouse at {args.db}: run bench/gen_warehouse.py first", file=sys.stderr)
@@ -114,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     failed = 0
     results: list[dict] = []
-    for name, sql in bundled_queries().items():
+    for name, sql in bundled_queries(args.queries).items():
+        if args.only and args.only not in name:
+            continue
         needed = params_of(sql)
         variables = variables_of(sql)
         cases: list[tuple[str, dict | None, dict | None]]
@@ -132,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 for w, d in WINDOWS.items()
             ]
+        elif "day" in variables:
+            cases = [("default", None, {"day": newest.astimezone(UTC).date()})]
         else:
             cases = [("default", None, None)]
         for window, params, variables_set in cases:

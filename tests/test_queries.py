@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from armswatch.warehouse import queries
+from armswatch.warehouse import queries, store
 from armswatch.warehouse.db import Warehouse
 
 DAY = date(2024, 6, 3)
@@ -168,7 +168,8 @@ def build_warehouse(path: Path) -> Path:
             unified = "\n".join([f"--- v{before}", f"+++ v{after}", *(f"-{s}" for s in removed),
                                  *(f"+{s}" for s in added)])
             con.execute(
-                "INSERT INTO article_diffs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO article_diffs (article_id, from_version, to_version, detected_at,"
+                " added_sentences, removed_sentences, unified_diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [article_id, before, after, ts(detected), added, removed, unified],
             )
         for statement_id, first_seen, speaker, stance, text, lang, answers in STATEMENTS:
@@ -186,7 +187,10 @@ def build_warehouse(path: Path) -> Path:
                 [statement_id, article_id, version, index, sentence, ts(seen),
                  speakers[statement_id], stances[statement_id], lang],
             )
-        con.executemany("INSERT INTO statement_facts VALUES (?, ?, ?, ?, ?, ?, ?)", FACTS)
+        con.executemany("INSERT INTO statement_facts (statement_id, fact_index, weapon, quantity,"
+                        " unit, direction, period) VALUES (?, ?, ?, ?, ?, ?, ?)", FACTS)
+        # Rows written by hand, not by the write path: derive their columns.
+        store.refresh_derived(con)
     return path
 
 

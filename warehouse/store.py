@@ -323,8 +323,22 @@ def record_batch(
         "facts": insert_new(con, "statement_facts", facts),
         "epoch": epoch,
     }
+    restamped: list[str] = []
     if article_updates:
         name = _registered(con, "article_updates", article_updates)
+        # Articles whose date or language this fetch fills in or changes: the
+        # sightings of earlier versions carry the old value in their copies.
+        restamped = [
+            row[0]
+            for row in con.execute(
+                f"""
+                SELECT u.article_id FROM {name} AS u JOIN articles AS a USING (article_id)
+                WHERE a.current_version > 0
+                  AND ((a.published_at IS NULL AND u.published_at IS NOT NULL)
+                       OR a.lang IS DISTINCT FROM coalesce(u.lang, a.lang))
+                """
+            ).fetchall()
+        ]
         con.execute(
             f"""
             UPDATE articles SET
@@ -347,7 +361,198 @@ def record_batch(
             """
         )
         con.unregister(name)
+    touched = {row["statement_id"] for row in statements}
+    touched.update(row["statement_id"] for row in sightings)
+    refresh_derived(con, touched, restamped)
     return counts
+
+
+# --- columns derived from other rows (migration 0003) -------------------------
+#
+# Sightings carry copies of their statement and article and mark which came
+# first; statements carry their first sighting's article and aggregates over
+# all their sightings; facts carry their statement's reported_at. The queries
+# in warehouse/queries/ read these instead of the whole history. The SELECTs
+# below are the backfill of warehouse/migrations/0003_denormalised_reads.sql
+# with a scope added (tests/test_warehouse.py checks they stay the same), so a
+# migrated warehouse and one written batch by batch hold the same values.
+
+_DERIVED_SIGHTINGS = """
+SELECT g.article_id, g.version, g.sentence_index, g.statement_id,
+       s.first_seen_at AS statement_first_seen_at,
+       s.speaker AS statement_speaker, s.stance AS statement_stance,
+       a.first_seen_at AS article_first_seen_at, a.canonical_url AS article_url,
+       a.source AS article_source, a.lang AS article_lang,
+       coalesce(a.published_at, g.seen_at) AS reported_at,
+       row_number() OVER (PARTITION BY g.statement_id
+                          ORDER BY g.seen_at, g.article_id, g.version, g.sentence_index) = 1
+           AS first_sighting,
+       row_number() OVER (PARTITION BY g.statement_id, g.article_id
+                          ORDER BY g.seen_at, g.version, g.sentence_index) = 1
+           AS first_in_article
+FROM statement_sightings AS g
+LEFT JOIN statements AS s ON s.statement_id = g.statement_id
+LEFT JOIN articles AS a ON a.article_id = g.article_id
+{scope}
+"""
+_SIGHTING_COLUMNS = (
+    "statement_first_seen_at", "statement_speaker", "statement_stance", "article_first_seen_at",
+    "article_url", "article_source", "article_lang", "reported_at", "first_sighting",
+    "first_in_article",
+)  # fmt: skip
+
+_DERIVED_STATEMENTS = """
+WITH sighted AS (
+    SELECT statement_id, article_id, version, sentence_index, sentence, seen_at,
+           article_first_seen_at IS NOT NULL AS has_article,
+           coalesce(lang, article_lang) AS lang, article_source AS source, article_url AS url
+    FROM statement_sightings
+    {scope}
+),
+in_article AS (
+    SELECT statement_id, article_id,
+           min((seen_at, article_id, version, sentence_index)) AS first_key,
+           bool_or(has_article AND lang IS NOT NULL) AS with_language,
+           max(seen_at) FILTER (WHERE has_article AND lang IS NOT NULL) AS language_last_seen_at
+    FROM sighted
+    GROUP BY statement_id, article_id
+),
+per_statement AS (
+    SELECT statement_id, arg_min(article_id, first_key) AS first_article_id,
+           count(*) AS article_count,
+           count(*) FILTER (WHERE with_language) AS language_articles,
+           max(language_last_seen_at) AS language_last_seen_at
+    FROM in_article
+    GROUP BY statement_id
+),
+in_language AS (
+    SELECT statement_id, lang, article_id,
+           arg_min({{'seen_at': seen_at, 'sentence': sentence, 'source': source, 'url': url}},
+                   (seen_at, version, sentence_index)) AS first,
+           min((seen_at, article_id, version, sentence_index)) AS first_key
+    FROM sighted
+    WHERE has_article AND lang IS NOT NULL
+    GROUP BY statement_id, lang, article_id
+),
+per_language AS (
+    SELECT statement_id, lang, count(*) AS articles, arg_min(first, first_key) AS first
+    FROM in_language
+    GROUP BY statement_id, lang
+),
+languages AS (
+    SELECT statement_id, list_sort(list(lang)) AS languages,
+           list_sort(list({{'lang': lang, 'seen_at': first.seen_at, 'sentence': first.sentence,
+                           'source': first.source, 'url': first.url, 'articles': articles}}))
+               AS language_firsts
+    FROM per_language
+    GROUP BY statement_id
+)
+SELECT s.statement_id, p.first_article_id,
+       fa.canonical_url AS first_url, fa.source AS first_source,
+       coalesce(fa.published_at, s.first_seen_at) AS reported_at,
+       coalesce(p.article_count, 0) AS article_count,
+       to_json(l.languages) AS languages, len(l.languages) AS language_count,
+       coalesce(p.language_articles, 0) AS language_articles, p.language_last_seen_at,
+       to_json(l.language_firsts) AS language_firsts,
+       answered.speaker AS answers_speaker, answered.text AS answers_text
+FROM statements AS s
+LEFT JOIN per_statement AS p ON p.statement_id = s.statement_id
+LEFT JOIN languages AS l ON l.statement_id = s.statement_id
+LEFT JOIN articles AS fa ON fa.article_id = p.first_article_id
+LEFT JOIN statements AS answered ON answered.statement_id = s.answers_statement_id
+{scope_s}
+"""
+_STATEMENT_COLUMNS = (
+    "first_article_id", "first_url", "first_source", "reported_at", "article_count", "languages",
+    "language_count", "language_articles", "language_last_seen_at", "language_firsts",
+    "answers_speaker", "answers_text",
+)  # fmt: skip
+
+
+def _update_changed(
+    con: duckdb.DuckDBPyConnection, table: str, derived: pa.Table, keys: Sequence[str],
+    columns: Sequence[str],
+) -> None:
+    """Set `columns` of the rows of `table` matching `derived` on `keys`, where they differ."""
+    if derived.num_rows == 0:
+        return
+    name = f"_derived_{next(_counter)}"
+    con.register(name, derived)
+    try:
+        changed = " OR ".join(f"t.{c} IS DISTINCT FROM d.{c}" for c in columns)
+        con.execute(
+            f"""
+            UPDATE {table} AS t SET {", ".join(f"{c} = d.{c}" for c in columns)}
+            FROM {name} AS d
+            WHERE {" AND ".join(f"t.{k} = d.{k}" for k in keys)} AND ({changed})
+            """
+        )
+    finally:
+        con.unregister(name)
+
+
+def refresh_derived(
+    con: duckdb.DuckDBPyConnection,
+    statement_ids: Iterable[str] | None = None,
+    article_ids: Sequence[str] = (),
+) -> None:
+    """Recompute the derived columns of some statements, their sightings and facts.
+
+    Every statement when `statement_ids` is None; else those, and those
+    sighted in `article_ids`. Idempotent: only values that differ are written,
+    so rerunning a batch repairs and never rewrites. Call inside the batch's
+    transaction, after its rows and article updates are written.
+    """
+    scope = scope_s = ""
+    name = None
+    if statement_ids is not None:
+        ids = set(statement_ids)
+        if article_ids:
+            ids.update(
+                row[0]
+                for row in con.execute(
+                    "SELECT DISTINCT statement_id FROM statement_sightings"
+                    " WHERE list_contains($ids, article_id)",
+                    {"ids": list(article_ids)},
+                ).fetchall()
+            )
+        if not ids:
+            return
+        name = f"_scope_{next(_counter)}"
+        con.register(name, pa.table({"statement_id": pa.array(sorted(ids), _STR)}))
+        scope = f"WHERE statement_id IN (SELECT statement_id FROM {name})"
+        scope_s = f"WHERE s.statement_id IN (SELECT statement_id FROM {name})"
+    try:
+        sightings = con.sql(
+            _DERIVED_SIGHTINGS.format(scope=scope.replace("WHERE ", "WHERE g.", 1))
+        ).to_arrow_table()
+        _update_changed(
+            con, "statement_sightings", sightings, KEYS["statement_sightings"], _SIGHTING_COLUMNS
+        )
+        # The statements' aggregates read the sightings' copies just written.
+        statements = con.sql(
+            _DERIVED_STATEMENTS.format(scope=scope, scope_s=scope_s)
+        ).to_arrow_table()
+        _update_changed(con, "statements", statements, ("statement_id",), _STATEMENT_COLUMNS)
+        _update_changed(
+            con, "statement_facts", statements.select(["statement_id", "reported_at"]),
+            ("statement_id",), ("reported_at",),
+        )
+        # A statement written after one that answers it (within a batch, or
+        # by a rewrite of the profile) names it now.
+        con.execute(
+            f"""
+            UPDATE statements AS t SET answers_speaker = a.speaker, answers_text = a.text
+            FROM statements AS a
+            WHERE a.statement_id = t.answers_statement_id
+              {"" if name is None else f"AND a.statement_id IN (SELECT statement_id FROM {name})"}
+              AND (t.answers_speaker IS DISTINCT FROM a.speaker
+                   OR t.answers_text IS DISTINCT FROM a.text)
+            """
+        )
+    finally:
+        if name is not None:
+            con.unregister(name)
 
 
 def known_statements(con: duckdb.DuckDBPyConnection, profile: str) -> list[tuple[Any, ...]]:
@@ -410,8 +615,43 @@ def replace_detections(
     con.execute("DELETE FROM statements WHERE profile = ?", [profile])
     # Running monitors reload what they know before their next batch.
     con.execute("UPDATE statement_epoch SET epoch = epoch + 1")
-    return {
-        "statements": insert_new(con, "statements", statements),
-        "sightings": insert_new(con, "statement_sightings", sightings),
+    counts = {
+        "statements": _insert_in_order(con, "statements", statements, "first_seen_at"),
+        "sightings": _insert_in_order(con, "statement_sightings", sightings, "seen_at"),
         "facts": insert_new(con, "statement_facts", facts),
     }
+    # Every statement: one of another profile may answer one just replaced.
+    refresh_derived(con)
+    return counts
+
+
+def _insert_in_order(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Row], order_by: str
+) -> int:
+    """insert_new, appending in `order_by` order (the first of a batch's duplicates wins).
+
+    The queries prune by time through each row group's min/max, which only
+    works while the rows of a table stay in time order, as the monitor
+    appends them; a whole history rewritten at once must be sorted first.
+    """
+    if not rows:
+        return 0
+    name = _registered(con, table, rows)
+    try:
+        cols = ", ".join(SCHEMAS[table].names)
+        inserted = con.execute(
+            f"""
+            INSERT INTO {table} ({cols})
+            SELECT {cols} FROM (
+                SELECT *, row_number() OVER (PARTITION BY {", ".join(KEYS[table])}
+                                             ORDER BY position) AS nth
+                FROM (SELECT *, row_number() OVER () AS position FROM {name})
+            ) AS b
+            WHERE nth = 1
+              AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {_on(table, "t", "b")})
+            ORDER BY {order_by}, position
+            """
+        ).fetchall()
+        return int(inserted[0][0]) if inserted else 0
+    finally:
+        con.unregister(name)

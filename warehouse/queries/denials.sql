@@ -18,30 +18,21 @@ WITH params AS (
            lower(getvariable('speaker')::VARCHAR) AS speaker
 ),
 denials AS (
-    SELECT n.*, s.answers_statement_id
-    FROM new_statements AS n
-    JOIN statements AS s USING (statement_id)
+    SELECT s.*
+    FROM statements AS s
     CROSS JOIN params AS p
-    WHERE n.stance = 'deny'
-      AND n.first_seen_at > p.since AND n.first_seen_at <= p.until
-      AND (p.speaker IS NULL OR contains(lower(coalesce(n.speaker, '')), p.speaker))
-),
-reach AS (
-    SELECT g.statement_id, count(DISTINCT g.article_id) AS articles,
-           list_sort(list_distinct(list(coalesce(g.lang, a.lang))
-               FILTER (WHERE coalesce(g.lang, a.lang) IS NOT NULL))) AS languages
-    FROM statement_sightings AS g
-    JOIN articles AS a USING (article_id)
-    WHERE g.statement_id IN (SELECT statement_id FROM denials)
-    GROUP BY g.statement_id
+    WHERE s.stance = 'deny'
+      AND s.first_seen_at > p.since AND s.first_seen_at <= p.until
+      AND (p.speaker IS NULL OR contains(lower(coalesce(s.speaker, '')), p.speaker))
 )
+-- Reach (articles, languages) and the answered claim are kept on each
+-- statement as sightings and statements are written.
 SELECT d.speaker,
        count(*) OVER (PARTITION BY d.speaker) AS denials_by_speaker,
-       d.first_seen_at, d.text, d.lang, d.source, d.url,
-       r.articles, r.languages,
-       answered.speaker AS denies_speaker, answered.text AS denies_text,
+       d.first_seen_at, d.text, d.lang, d.first_source AS source, d.first_url AS url,
+       CASE WHEN d.first_article_id IS NOT NULL THEN d.article_count::BIGINT END AS articles,
+       d.languages::VARCHAR[] AS languages,
+       d.answers_speaker AS denies_speaker, d.answers_text AS denies_text,
        d.statement_id, d.answers_statement_id AS denies_statement_id
 FROM denials AS d
-LEFT JOIN reach AS r USING (statement_id)
-LEFT JOIN statements AS answered ON answered.statement_id = d.answers_statement_id
 ORDER BY denials_by_speaker DESC, d.speaker NULLS LAST, d.first_seen_at, d.statement_id;

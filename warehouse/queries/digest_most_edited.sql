@@ -24,7 +24,8 @@ SELECT a.title, a.canonical_url AS url, a.source,
 FROM article_diffs AS d
 JOIN articles AS a USING (article_id)
 CROSS JOIN params AS p
-WHERE (d.detected_at AT TIME ZONE 'UTC')::DATE BETWEEN p.day - (p.days - 1) AND p.day
+WHERE d.detected_at >= (p.day - (p.days - 1))::TIMESTAMP AT TIME ZONE 'UTC'
+  AND d.detected_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
 GROUP BY a.article_id, a.title, a.canonical_url, a.source
 ORDER BY edits DESC, last_edit_at DESC, url
 LIMIT (SELECT top FROM params);

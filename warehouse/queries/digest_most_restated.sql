@@ -18,21 +18,28 @@ WITH params AS (
            coalesce(getvariable('top')::INTEGER, 10) AS top
 ),
 seen AS (
-    SELECT g.statement_id, g.article_id, coalesce(g.lang, a.lang) AS lang
+    -- Each sighting carries its article's language, and its statement's
+    -- first_seen_at (null when either is not stored).
+    SELECT g.statement_id, g.statement_first_seen_at AS first_seen_at, g.article_id,
+           coalesce(g.lang, g.article_lang) AS lang
     FROM statement_sightings AS g
-    JOIN articles AS a USING (article_id)
     CROSS JOIN params AS p
-    WHERE (g.seen_at AT TIME ZONE 'UTC')::DATE BETWEEN p.day - (p.days - 1) AND p.day
+    WHERE g.seen_at >= (p.day - (p.days - 1))::TIMESTAMP AT TIME ZONE 'UTC'
+      AND g.seen_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
+      AND g.article_first_seen_at IS NOT NULL AND g.statement_first_seen_at IS NOT NULL
 ),
 counted AS (
-    SELECT statement_id, count(DISTINCT article_id) AS articles, count(*) AS sightings,
+    -- The top statements first, then their text: the ranking needs no statement column.
+    SELECT statement_id, first_seen_at, count(DISTINCT article_id) AS articles,
+           count(*) AS sightings,
            list_sort(list_distinct(list(lang) FILTER (WHERE lang IS NOT NULL))) AS languages
     FROM seen
-    GROUP BY statement_id
+    GROUP BY statement_id, first_seen_at
+    ORDER BY articles DESC, sightings DESC, first_seen_at, statement_id
+    LIMIT (SELECT top FROM params)
 )
 SELECT s.speaker, s.stance, s.text, c.articles, c.sightings, c.languages, s.first_seen_at,
        s.statement_id
 FROM counted AS c
-JOIN statements AS s USING (statement_id)
-ORDER BY c.articles DESC, c.sightings DESC, s.first_seen_at, s.statement_id
-LIMIT (SELECT top FROM params);
+JOIN statements AS s ON s.statement_id = c.statement_id AND s.first_seen_at = c.first_seen_at
+ORDER BY c.articles DESC, c.sightings DESC, s.first_seen_at, s.statement_id;

@@ -13,9 +13,11 @@ WITH params AS (
     SELECT coalesce(getvariable('day')::DATE, (now() AT TIME ZONE 'UTC')::DATE) AS day,
            coalesce(getvariable('top')::INTEGER, 50) AS top
 )
+-- The day as a range of instants, which prunes the scan by first_seen_at.
 SELECT n.first_seen_at, n.speaker, n.stance, n.text, n.lang, n.source, n.url, n.statement_id
 FROM new_statements AS n
 CROSS JOIN params AS p
-WHERE (n.first_seen_at AT TIME ZONE 'UTC')::DATE = p.day
+WHERE n.first_seen_at >= p.day::TIMESTAMP AT TIME ZONE 'UTC'
+  AND n.first_seen_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
 ORDER BY n.first_seen_at, n.url, n.statement_id
 LIMIT (SELECT top FROM params);

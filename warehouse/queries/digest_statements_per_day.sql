@@ -13,14 +13,12 @@
 WITH params AS (
     SELECT coalesce(getvariable('day')::DATE, (now() AT TIME ZONE 'UTC')::DATE) AS day,
            greatest(coalesce(getvariable('days')::INTEGER, 30), 1) AS days
-),
-stamped AS (
-    SELECT (s.first_seen_at AT TIME ZONE 'UTC')::DATE AS day, s.stance
-    FROM statements AS s
 )
-SELECT t.day, t.stance, count(*) AS statements
-FROM stamped AS t
+-- The window as a range of instants, which prunes the scan by first_seen_at.
+SELECT (s.first_seen_at AT TIME ZONE 'UTC')::DATE AS day, s.stance, count(*) AS statements
+FROM statements AS s
 CROSS JOIN params AS p
-WHERE t.day BETWEEN p.day - (p.days - 1) AND p.day
-GROUP BY t.day, t.stance
-ORDER BY t.day, t.stance;
+WHERE s.first_seen_at >= (p.day - (p.days - 1))::TIMESTAMP AT TIME ZONE 'UTC'
+  AND s.first_seen_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
+GROUP BY ALL
+ORDER BY day, s.stance;

@@ -18,12 +18,14 @@ WITH params AS (
            coalesce(getvariable('top')::INTEGER, 10) AS top
 ),
 seen AS (
-    SELECT s.speaker, s.statement_id, s.first_seen_at, g.article_id
+    -- Each sighting carries its statement's speaker and first_seen_at.
+    SELECT g.statement_speaker AS speaker, g.statement_id,
+           g.statement_first_seen_at AS first_seen_at, g.article_id
     FROM statement_sightings AS g
-    JOIN statements AS s USING (statement_id)
     CROSS JOIN params AS p
-    WHERE s.speaker IS NOT NULL
-      AND (g.seen_at AT TIME ZONE 'UTC')::DATE BETWEEN p.day - (p.days - 1) AND p.day
+    WHERE g.statement_speaker IS NOT NULL
+      AND g.seen_at >= (p.day - (p.days - 1))::TIMESTAMP AT TIME ZONE 'UTC'
+      AND g.seen_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
 )
 SELECT speaker,
        count(DISTINCT statement_id) AS statements,

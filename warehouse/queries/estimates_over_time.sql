@@ -17,26 +17,54 @@ WITH params AS (
     SELECT lower(getvariable('weapon')::VARCHAR) AS weapon,
            coalesce(getvariable('since')::TIMESTAMPTZ, TIMESTAMPTZ '-infinity') AS since
 ),
-estimates AS (
-    -- The previous estimate is taken before the filters, so the first row
-    -- after `since` still shows what it replaced.
-    SELECT f.weapon, f.unit, coalesce(a.published_at, n.first_seen_at) AS reported_at,
-           f.quantity,
-           lag(f.quantity) OVER w AS previous_quantity,
-           f.direction, f.period, n.speaker, n.stance, n.text, n.source, n.url,
+facts AS (
+    -- reported_at is kept on each fact (null when its statement is not stored).
+    -- Leaving out whole weapons before the window changes no previous estimate.
+    SELECT f.weapon, f.unit, f.reported_at, f.quantity, f.direction, f.period,
            f.statement_id, f.fact_index
     FROM statement_facts AS f
-    JOIN new_statements AS n USING (statement_id)
-    LEFT JOIN articles AS a ON a.canonical_url = n.url
-    WHERE f.quantity IS NOT NULL AND f.weapon IS NOT NULL
-    WINDOW w AS (PARTITION BY f.weapon, f.unit
-                 ORDER BY coalesce(a.published_at, n.first_seen_at), f.statement_id, f.fact_index)
+    CROSS JOIN params AS p
+    WHERE f.quantity IS NOT NULL AND f.weapon IS NOT NULL AND f.reported_at IS NOT NULL
+      AND (p.weapon IS NULL OR contains(lower(f.weapon), p.weapon))
+),
+recent AS (
+    SELECT f.*
+    FROM facts AS f
+    CROSS JOIN params AS p
+    WHERE f.reported_at > p.since
+),
+before AS (
+    -- The previous estimate is taken before the filter on `since`, so the
+    -- first row after it still shows what it replaced: the last one of each
+    -- weapon and unit up to `since`.
+    SELECT f.weapon, f.unit,
+           arg_max({'reported_at': f.reported_at, 'statement_id': f.statement_id,
+                    'fact_index': f.fact_index, 'quantity': f.quantity},
+                   (f.reported_at, f.statement_id, f.fact_index)) AS last
+    FROM facts AS f
+    CROSS JOIN params AS p
+    WHERE f.reported_at <= p.since
+    GROUP BY f.weapon, f.unit
+),
+estimates AS (
+    SELECT *, lag(quantity) OVER (PARTITION BY weapon, unit
+                                  ORDER BY reported_at, statement_id, fact_index)
+                  AS previous_quantity
+    FROM (
+        SELECT weapon, unit, reported_at, quantity, direction, period, statement_id,
+               fact_index, true AS shown
+        FROM recent
+        UNION ALL
+        SELECT weapon, unit, last.reported_at, last.quantity, NULL, NULL, last.statement_id,
+               last.fact_index, false
+        FROM before
+    )
 )
 SELECT e.weapon, e.unit, e.reported_at, e.quantity, e.previous_quantity,
        e.quantity - e.previous_quantity AS change,
-       e.direction, e.period, e.speaker, e.stance, e.text, e.source, e.url, e.statement_id
+       e.direction, e.period, s.speaker, s.stance, s.text, s.first_source AS source,
+       s.first_url AS url, e.statement_id
 FROM estimates AS e
-CROSS JOIN params AS p
-WHERE (p.weapon IS NULL OR contains(lower(e.weapon), p.weapon))
-  AND e.reported_at > p.since
+JOIN statements AS s ON s.statement_id = e.statement_id AND s.reported_at = e.reported_at
+WHERE e.shown
 ORDER BY e.weapon, e.unit, e.reported_at, e.statement_id, e.fact_index;

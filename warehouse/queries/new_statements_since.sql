@@ -14,12 +14,11 @@ WITH params AS (
     SELECT coalesce(getvariable('since')::TIMESTAMPTZ, now() - INTERVAL 7 DAY) AS since,
            coalesce(getvariable('until')::TIMESTAMPTZ, now()) AS until
 )
-SELECT n.first_seen_at, n.speaker, n.stance, n.text, n.lang, n.source, n.url,
-       (SELECT count(DISTINCT g.article_id)
-        FROM statement_sightings AS g
-        WHERE g.statement_id = n.statement_id) AS articles,
-       n.statement_id
-FROM new_statements AS n
+-- The first article and the article count are kept on each statement as
+-- sightings are written.
+SELECT s.first_seen_at, s.speaker, s.stance, s.text, s.lang, s.first_source AS source,
+       s.first_url AS url, s.article_count::BIGINT AS articles, s.statement_id
+FROM statements AS s
 CROSS JOIN params AS p
-WHERE n.first_seen_at > p.since AND n.first_seen_at <= p.until
-ORDER BY n.first_seen_at, n.url, n.statement_id;
+WHERE s.first_seen_at > p.since AND s.first_seen_at <= p.until
+ORDER BY s.first_seen_at, url, s.statement_id;

@@ -19,34 +19,27 @@ WITH params AS (
     SELECT lower(getvariable('speaker')::VARCHAR) AS speaker,
            coalesce(getvariable('since')::TIMESTAMPTZ, TIMESTAMPTZ '-infinity') AS since,
            coalesce(getvariable('until')::TIMESTAMPTZ, TIMESTAMPTZ 'infinity') AS until
-),
-ranked AS (
-    -- A statement is sighted again in each new version of an article; keep
-    -- the first sighting an article gave, and note which article was first.
-    SELECT g.*,
-           row_number() OVER (PARTITION BY g.statement_id, g.article_id
-                              ORDER BY g.seen_at, g.version, g.sentence_index) AS in_article,
-           row_number() OVER (PARTITION BY g.statement_id
-                              ORDER BY g.seen_at, g.article_id, g.version, g.sentence_index)
-               AS overall
-    FROM statement_sightings AS g
 )
-SELECT coalesce(r.speaker, s.speaker) AS speaker,
-       coalesce(a.published_at, r.seen_at) AS reported_at,
-       coalesce(r.stance, s.stance) AS stance,
-       r.sentence,
-       coalesce(r.lang, a.lang) AS lang,
-       a.source, a.canonical_url AS url, r.seen_at,
-       r.overall = 1 AS first_sighting,
-       r.statement_id
-FROM ranked AS r
-JOIN statements AS s USING (statement_id)
-JOIN articles AS a ON a.article_id = r.article_id
+-- A statement is sighted again in each new version of an article: the first
+-- sighting an article gave is marked first_in_article. Each sighting carries
+-- its statement's speaker and stance, its article's url, source and language,
+-- and reported_at (the article's publication time, else seen_at).
+SELECT coalesce(g.speaker, g.statement_speaker) AS speaker,
+       g.reported_at,
+       coalesce(g.stance, g.statement_stance) AS stance,
+       g.sentence,
+       coalesce(g.lang, g.article_lang) AS lang,
+       g.article_source AS source, g.article_url AS url, g.seen_at,
+       g.first_sighting,
+       g.statement_id
+FROM statement_sightings AS g
 CROSS JOIN params AS p
-WHERE r.in_article = 1
+WHERE g.first_in_article
+  -- of a stored statement, in a stored article
+  AND g.statement_first_seen_at IS NOT NULL AND g.article_first_seen_at IS NOT NULL
   AND (p.speaker IS NULL
-       OR contains(lower(coalesce(r.speaker, '')), p.speaker)
-       OR contains(lower(coalesce(s.speaker, '')), p.speaker))
-  AND coalesce(a.published_at, r.seen_at) > p.since
-  AND coalesce(a.published_at, r.seen_at) <= p.until
-ORDER BY coalesce(r.speaker, s.speaker) NULLS LAST, reported_at, url, r.statement_id;
+       OR contains(lower(coalesce(g.speaker, '')), p.speaker)
+       OR contains(lower(coalesce(g.statement_speaker, '')), p.speaker))
+  AND g.reported_at > p.since
+  AND g.reported_at <= p.until
+ORDER BY coalesce(g.speaker, g.statement_speaker) NULLS LAST, g.reported_at, url, g.statement_id;
