@@ -112,6 +112,8 @@ def backfill(
         source = config.sources()[0]
         counts.entries_new = queue_articles(wh, source, urls, run_id)
         process_due(wh, identity, settings, http_policy(config), counts, on_batch=report)
+        # A backfill reads the past: its statements are history, not news to announce.
+        load.settle_unannounced(wh, started, None)
     update_progress_artifact(artifact_id, progress=100.0)
     logger.info("%s", counts.line())
     return CycleResult(run_id, started, datetime.now(UTC), counts)

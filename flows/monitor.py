@@ -222,7 +222,10 @@ def publish_run(
 ) -> publish.RunReport:
     """Artifacts, events, the statements feed and notices for what this run stored."""
     logger = get_run_logger()
-    report = load.run_report(wh, started, finished, counts.line())
+    window = load.run_report(wh, started, finished, counts.line())
+    # Announced are the statements no run has announced yet: this run's, and
+    # any a run that died before publishing left behind (at least once).
+    report = dataclasses.replace(window, new_statements=load.unannounced_statements(wh))
     create_markdown_artifact(
         key="armswatch-monitor-summary",
         markdown=publish.summary_markdown(report),
@@ -253,6 +256,7 @@ def publish_run(
             urls += secret if isinstance(secret, list) else str(secret).split()
         if urls:
             publish.notify(urls, *publish.notice_text(report))
+    load.mark_announced(wh, [row["statement_id"] for row in report.new_statements], finished)
     return report
 
 
@@ -320,7 +324,8 @@ def start_batch(
         ).submit(works[i : i + size], workers, batch)
         for n, i in enumerate(range(0, max(1, len(works)), size), 1)
     ]
-    return InFlight(batch, now, pages, futures)
+    # The writer needs no page bodies: let each go as soon as its worker has it.
+    return InFlight(batch, now, [dataclasses.replace(p, body=None) for p in pages], futures)
 
 
 @contextlib.contextmanager

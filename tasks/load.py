@@ -364,3 +364,44 @@ def record_run(
             store.insert_new(con, "runs", [row])
 
     wh.retrying(write)
+
+
+def unannounced_statements(wh: Warehouse) -> list[dict[str, Any]]:
+    """Statements no monitor run has announced yet, oldest first, as run_new_statements rows."""
+    return _named_rows(wh, "unannounced_statements", {})
+
+
+def mark_announced(wh: Warehouse, statement_ids: Sequence[str], at: datetime) -> None:
+    """Record that a run's notice, events and artifacts have named these statements."""
+    if not statement_ids:
+        return
+
+    def write() -> None:
+        with wh.transaction() as con:
+            con.execute(
+                "UPDATE statements SET announced_at = $at "
+                "WHERE announced_at IS NULL AND list_contains($ids, statement_id)",
+                {"at": at, "ids": list(statement_ids)},
+            )
+
+    wh.retrying(write)
+
+
+def settle_unannounced(wh: Warehouse, since: datetime | None, until: datetime | None) -> None:
+    """Mark statements first seen in [since, until] as announced without announcing them.
+
+    For flows that find statements in the past (a backfill, a reprocess): what
+    they find is history, not news, and the next monitor run must not send it
+    out as new.
+    """
+
+    def write() -> None:
+        with wh.transaction() as con:
+            con.execute(
+                "UPDATE statements SET announced_at = first_seen_at WHERE announced_at IS NULL "
+                "AND ($since IS NULL OR first_seen_at >= $since) "
+                "AND ($until IS NULL OR first_seen_at <= $until)",
+                {"since": since, "until": until},
+            )
+
+    wh.retrying(write)

@@ -9,6 +9,7 @@ import pytest
 from armswatch.demo.server import ReplayServer
 from armswatch.flows.backfill import backfill
 from armswatch.tasks import backfill as listing
+from armswatch.tasks import load
 from armswatch.tasks.http import HttpPolicy
 from armswatch.warehouse.db import Warehouse
 
@@ -70,6 +71,9 @@ def test_backfill_flow_stores_what_the_sitemap_lists(site, tmp_path):
     with Warehouse(str(db)).connect(read_only=True) as con:
         sources = con.execute("SELECT DISTINCT source FROM articles").fetchall()
         assert sources == [("backfill",)]
+    # What a backfill finds is history: the next monitor run must not announce it.
+    assert result.counts.new_statements > 0
+    assert load.unannounced_statements(Warehouse(str(db))) == []
     again = backfill(sitemap=f"{site.base_url}/sitemap_index.xml", db=str(db),
                      allow_private_hosts=True, min_delay_seconds=0)
     assert again.counts.new_articles == 0 and again.counts.entries_new == 0

@@ -714,10 +714,6 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(
     assert comparison.equal, comparison.describe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "flows/monitor.py publish_run announces only statements whose first_seen_at falls in the "
-    "current run's window (warehouse/queries/run_new_statements.sql); statements a killed run "
-    "committed are in no later run's window, so no notice, event or artifact ever names them"))
 def test_statements_stored_by_a_killed_run_are_still_announced(demo_site, tmp_path, monkeypatch):
     """Notices are at-least-once: a crash between writing and publishing must not swallow any."""
     hook = demo_site.server.base_url.replace("http://", "json://") + "/hook"

@@ -9,6 +9,7 @@ import pytest
 from armswatch.demo.server import ReplayServer
 from armswatch.flows.monitor import monitor
 from armswatch.flows.reprocess import reprocess
+from armswatch.tasks import load
 from armswatch.tasks.detect import Detector
 from armswatch.warehouse.db import Warehouse
 
@@ -58,3 +59,5 @@ def test_reprocess_follows_a_profile_change(warehouse, tmp_path):
     assert snapshot(warehouse) == {"statements": [], "sightings": [], "facts": []}
     reprocess(db=str(warehouse))
     assert snapshot(warehouse) == before
+    # The statements it made again are history: no monitor run announces them.
+    assert before["statements"] and load.unannounced_statements(Warehouse(str(warehouse))) == []
