@@ -232,14 +232,22 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
     """The main reporting act of `s`, given who speaks and through which verb."""
     anchor = r.anchor
     if anchor and anchor.strong:
+        if anchor.stance == "condemn" and "claim" in s.kinds and any(
+            hit.label == "deny" for hit in s.cues
+        ):
+            # Denouncing a report as fabricated denies it ("…보고서가 날조된
+            # 것이라고 비난했다", "denounced the report as a fabrication").
+            return "deny"
         return anchor.stance
     strong = [v for v in s.verbs if v.strong]
     if anchor:
         # A strong verb governed by another subject ("Kirby said North Korea
-        # denied …") is that subject's act, not the speaker's.
+        # denied …") is that subject's act, not the speaker's. A third country
+        # in between is usually the speaker's own side ("Sikorski said Poland
+        # would push for sanctions", "… said Berlin condemned …").
         def free(v: Verb) -> bool:
             lo, hi = sorted((anchor.end, v.start))
-            return not any(lo <= m.start < hi for m in s.mentions)
+            return not any(lo <= m.start < hi and (m.party or not m.weak) for m in s.mentions)
 
         # Under a neutral verb only a stronger act counts: an embedded "reports"
         # or "shows" is the reported clause's own verb.

@@ -25,6 +25,7 @@ class Mention:
     possessive: bool
     generic: bool = False
     genitive: bool = False  # a possessor in the German genitive ("Budanows", "des Ministeriums")
+    party: bool = False  # names a side of the topic (a source or partner concept), not a third
 
 
 @dataclass
@@ -115,15 +116,25 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         for h in speaker_hits
     ]
     spans = [s for spans in concepts.values() for s in spans]
-    unknown = unknown_speakers(view, lex.lang, known, spans)
-    mentions += [m for m in unknown if not inside(m.start, m.end, masked)]
-    mentions.sort(key=lambda m: m.start)
-    anaphors = [h for h in lex.speaker_anaphora.find(view) if not inside(h.start, h.end, masked)]
     all_verbs = [
         Verb(h.label[0], h.label[1] == "strong", h.start, h.end)
         for h in lex.verbs.find(view)
         if h.label is not None
     ]
+    unknown = unknown_speakers(view, lex.lang, known, spans)
+    taken = [(m.start, m.end) for m in (*known, *unknown)] + spans
+    unknown += _surnames(view, lex.lang, all_verbs, taken)
+    mentions += [m for m in unknown if not inside(m.start, m.end, masked)]
+    mentions.sort(key=lambda m: m.start)
+    sides = [
+        span
+        for cid, spans in concepts.items()
+        if profile.concepts[cid].kind in TOPIC_SIDES
+        for span in spans
+    ]
+    for m in mentions:
+        m.party = any(a < m.end and m.start < b for a, b in sides)
+    anaphors = [h for h in lex.speaker_anaphora.find(view) if not inside(h.start, h.end, masked)]
     verbs = [v for v in all_verbs if not inside(v.start, v.end, masked)]
     quoted_verbs = [v for v in all_verbs if inside(v.start, v.end, masked)]
     # A demonstrative counts only when it points at something the topic is made
@@ -248,7 +259,7 @@ _BODY_HEAD = (
     r"intelligence(?:\s(?:services?|agenc(?:y|ies)|officials?|chiefs?))?|authorities|police|"
     r"monitors|inspectors|ministry|agency|administration|spokes(?:man|woman|person)|envoy|"
     r"ambassador|diplomats?|governor|mayor|command|general staff|military|armed forces|"
-    r"air force|navy|army"
+    r"air force|navy|army|soldiers|commanders"
 )
 _BODY_QUALIFIER = (
     r"[A-Z][\w\-]*(?:['’]s)?|[a-z][\w\-]*['’]s|regional|local|city|military|defen[cs]e|"
@@ -276,7 +287,8 @@ _BODY = {
     # "에스토니아 군 정보당국은", "호주 정부는": up to two words, then the body, then a particle.
     "ko": re.compile(
         r"(?<![가-힣])((?:[가-힣A-Za-z]+\s){0,2}[가-힣]*?(?:정보당국|당국|검찰청|검찰|정보국|정보부|"
-        r"국방부|외무부|외교부|외무성|정부|경찰|정보기관|총참모부))(?=은|는|이|가)(?![가-힣]{2})"
+        r"국방부|외무부|외교부|외무성|정부|경찰|정보기관|총참모부|정보본부|장관|대변인|대사|총리))"
+        r"(?=은|는|이|가)(?![가-힣]{2})"
     ),
 }
 _DE_LEADING = re.compile(r"^(?:der|die|das|des|dem|den)\s+", re.IGNORECASE)
@@ -315,8 +327,12 @@ def _unknown_bodies(
             if not _DE_HEAD.search(text):
                 continue
         start, end = m.end(1) - len(text), m.end(1)
-        country = [k for k in known if k.possessive and k.weak and k.start == start]
-        if country and lang == "en":
+        country = [
+            k
+            for k in known
+            if k.weak and k.start == start and (k.possessive or lang == "ko") and k.end < end
+        ]
+        if country and lang in ("en", "ko"):
             found.append(Mention(country[0].name, start, end, False, False))
             continue
         if any(a < end and start < b for a, b in taken):
@@ -355,13 +371,76 @@ def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     return found
 
 
+# Organisations by name ("the Center for Strategic and International Studies",
+# "Royal United Services Institute"): capitalised words around an organisation noun.
+_ORG_WORD = r"[A-Z][\w'’.&-]*"
+_ORG = re.compile(
+    rf"(?<![\w'’-])((?:{_ORG_WORD}\s){{0,4}}(?:Center|Centre|Institute|Institution|Foundation|"
+    r"University|Council|Agency|Service|Office|Organi[sz]ation|Committee|Commission|Group|Team|"
+    rf"Mission|Ministry|Department|Bureau|Command)"
+    rf"(?:\s(?:for|of|on)\s(?:the\s)?{_ORG_WORD}(?:,?\s(?:and\s|&\s)?{_ORG_WORD}){{0,4}})?)"
+    r"(?![\w'’-])"
+)
+
+
+def _organisations(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
+    found = []
+    for m in _ORG.finditer(view):
+        tokens = m.group(1).split()
+        while tokens and tokens[0] in _NOT_A_NAME:
+            tokens = tokens[1:]
+        if len(tokens) < 2:
+            continue
+        start, end = m.end(1) - len(" ".join(tokens)), m.end(1)
+        if not any(a < end and start < b for a, b in taken):
+            found.append(Mention(" ".join(tokens), start, end, False, False))
+    return found
+
+
+_SPEECH = re.compile(
+    r"(?:said|says|told|tells|added|stated|noted|warned|claimed|wrote|argued|insisted|stressed|"
+    r"заяви|сказа|отмети|добави|сообщи|подчеркну|написа|утвержда)",
+    re.IGNORECASE,
+)
+_SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
+
+
+def _surnames(
+    view: str, lang: str, verbs: list[Verb], taken: list[tuple[int, int]]
+) -> list[Mention]:
+    """A lone surname right before a reporting verb ("Sikorski said", "Хили заявил").
+
+    English and Russian only (German capitalises every noun); a capitalised word
+    opening the sentence is more often a noun ("Officials said") and is left out.
+    """
+    if lang not in ("en", "ru"):
+        return []
+    found = []
+    for verb in verbs:
+        if not _SPEECH.match(view, verb.start):
+            continue  # "Imagery shows", "Evidence suggests": not a person speaking
+        m = _SURNAME.search(view, max(0, verb.start - 40), verb.start)
+        if not m or m.group(1) in _NOT_A_NAME:
+            continue
+        if m.start(1) == 0 and m.group(1).endswith("s") and m.group(1)[1:].islower():
+            continue  # "Officials said", "Analysts say"
+        start, end = m.span(1)
+        # Overlapping or right after a known name, it is that name's last word
+        # ("Defense Minister Shin Won-sik said").
+        if not any(a < end and start - 1 <= b for a, b in taken):
+            found.append(Mention(m.group(1), start, end, False, False))
+            taken = [*taken, (start, end)]
+    return found
+
+
 def unknown_speakers(
     view: str, lang: str, known: list[Mention], concepts: list[tuple[int, int]]
 ) -> list[Mention]:
     """Speakers the profile does not list: names, titled names and institutions."""
     known_spans = [(k.start, k.end) for k in known]
     taken = known_spans + concepts
-    found = _unknown_names(view, lang, taken)
+    found = _organisations(view, taken) if lang == "en" else []
+    found += _unknown_names(view, lang, taken + [(m.start, m.end) for m in found])
     if lang == "de":
         found += _german_titled_names(view, taken)
     elif lang == "ko":

@@ -706,6 +706,18 @@ def test_workers_with_weapons_are_still_a_statement(detector):
          "John Kirby", "assert"),
         ("en", "Remarks by President Biden\nTHE PRESIDENT: North Korea is sending Russia "
          "artillery shells.", "Joe Biden", "assert"),
+        # other governments, organisations by name, denials of a monitors' report
+        ("en", "Canada imposed sanctions on North Korean entities over arms transfers to Russia.",
+         "Canada", "demand"),
+        ("ru", "Великобритания ввела санкции против КНДР за поставки ракет России.",
+         "United Kingdom", "demand"),
+        ("en", "Analysts at the Center for Strategic and International Studies said imagery "
+         "showed containers moving from North Korea to Russia.",
+         "Center for Strategic and International Studies", "assert"),
+        ("de", "Pjöngjang wies den MSMT-Bericht als Fälschung zurück.", "North Korea", "deny"),
+        ("ko", "북한 외무성은 MSMT 보고서가 날조된 것이라고 비난했다.", "North Korea", "deny"),
+        ("en", "Sikorski said Poland would push for sanctions over North Korean missiles sent "
+         "to Russia.", "Sikorski", "demand"),
     ],
 )  # fmt: skip
 def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance):
@@ -721,6 +733,9 @@ def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance
         ("ru", "КНДР провела пуски баллистических ракет, сообщили в Генштабе Южной Кореи."),
         ("de", "Nordkorea feuerte am Montag zwei Raketen ins Japanische Meer ab."),
         ("en", "Russia blocked a statement condemning North Korea's missile launches."),
+        # conditions are not claims
+        ("en", "If North Korea sends more missiles to Russia, Seoul could arm Ukraine, Yoon said."),
+        ("ko", "북한이 러시아에 미사일을 더 보낼 경우 무기를 지원한다고 윤 대통령이 말했다."),
     ],
 )  # fmt: skip
 def test_issue3_negatives(detector, lang, text):
