@@ -397,6 +397,7 @@ def _organisations(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     return found
 
 
+_PRONOUNS = frozenset("i you he she it we they он она оно мы они я вы".split())  # noqa: SIM905
 _SPEECH = re.compile(
     r"(?:said|says|told|tells|added|stated|noted|warned|claimed|wrote|argued|insisted|stressed|"
     r"заяви|сказа|отмети|добави|сообщи|подчеркну|написа|утвержда)",
@@ -420,7 +421,7 @@ def _surnames(
         if not _SPEECH.match(view, verb.start):
             continue  # "Imagery shows", "Evidence suggests": not a person speaking
         m = _SURNAME.search(view, max(0, verb.start - 40), verb.start)
-        if not m or m.group(1) in _NOT_A_NAME:
+        if not m or m.group(1) in _NOT_A_NAME or m.group(1).casefold() in _PRONOUNS:
             continue
         if m.start(1) == 0 and m.group(1).endswith("s") and m.group(1)[1:].islower():
             continue  # "Officials said", "Analysts say"
