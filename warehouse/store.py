@@ -372,10 +372,11 @@ def record_batch(
 # Sightings carry copies of their statement and article and mark which came
 # first; statements carry their first sighting's article and aggregates over
 # all their sightings; facts carry their statement's reported_at. The queries
-# in warehouse/queries/ read these instead of the whole history. The SELECTs
-# below are the backfill of warehouse/migrations/0003_denormalised_reads.sql
-# with a scope added (tests/test_warehouse.py checks they stay the same), so a
-# migrated warehouse and one written batch by batch hold the same values.
+# in warehouse/queries/ read these instead of the whole history. With the
+# tables named in _TABLES, the SELECTs below are the backfill of
+# warehouse/migrations/0003_denormalised_reads.sql (tests/test_warehouse.py
+# checks they stay the same), so a migrated warehouse and one written batch by
+# batch hold the same values.
 
 _DERIVED_SIGHTINGS = """
 SELECT g.article_id, g.version, g.sentence_index, g.statement_id,
@@ -390,10 +391,9 @@ SELECT g.article_id, g.version, g.sentence_index, g.statement_id,
        row_number() OVER (PARTITION BY g.statement_id, g.article_id
                           ORDER BY g.seen_at, g.version, g.sentence_index) = 1
            AS first_in_article
-FROM statement_sightings AS g
-LEFT JOIN statements AS s ON s.statement_id = g.statement_id
-LEFT JOIN articles AS a ON a.article_id = g.article_id
-{scope}
+FROM {sightings} AS g
+LEFT JOIN {statements} AS s ON s.statement_id = g.statement_id
+LEFT JOIN {articles} AS a ON a.article_id = g.article_id
 """
 _SIGHTING_COLUMNS = (
     "statement_first_seen_at", "statement_speaker", "statement_stance", "article_first_seen_at",
@@ -406,8 +406,7 @@ WITH sighted AS (
     SELECT statement_id, article_id, version, sentence_index, sentence, seen_at,
            article_first_seen_at IS NOT NULL AS has_article,
            coalesce(lang, article_lang) AS lang, article_source AS source, article_url AS url
-    FROM statement_sightings
-    {scope}
+    FROM {sightings}
 ),
 in_article AS (
     SELECT statement_id, article_id,
@@ -455,12 +454,11 @@ SELECT s.statement_id, p.first_article_id,
        coalesce(p.language_articles, 0) AS language_articles, p.language_last_seen_at,
        to_json(l.language_firsts) AS language_firsts,
        answered.speaker AS answers_speaker, answered.text AS answers_text
-FROM statements AS s
+FROM {statements} AS s
 LEFT JOIN per_statement AS p ON p.statement_id = s.statement_id
 LEFT JOIN languages AS l ON l.statement_id = s.statement_id
-LEFT JOIN articles AS fa ON fa.article_id = p.first_article_id
-LEFT JOIN statements AS answered ON answered.statement_id = s.answers_statement_id
-{scope_s}
+LEFT JOIN {articles} AS fa ON fa.article_id = p.first_article_id
+LEFT JOIN {answered} AS answered ON answered.statement_id = s.answers_statement_id
 """
 _STATEMENT_COLUMNS = (
     "first_article_id", "first_url", "first_source", "reported_at", "article_count", "languages",
@@ -468,25 +466,47 @@ _STATEMENT_COLUMNS = (
     "answers_speaker", "answers_text",
 )  # fmt: skip
 
+_TABLES = {
+    "sightings": "statement_sightings", "statements": "statements", "articles": "articles",
+    "answered": "statements",
+}  # fmt: skip
+
+# A batch's statements, their sightings and articles, found without reading
+# the whole history: a list filter on a hash id reads one column, and every
+# sighting of a statement already refreshed carries its first_seen_at, which
+# prunes row groups (the batch's own new sightings have none yet).
+_SCOPE = {
+    "sightings": "(SELECT * FROM statement_sightings WHERE list_contains($ids, statement_id)"
+                 " AND (statement_first_seen_at >= $first OR statement_first_seen_at IS NULL))",
+    "statements": "(SELECT * FROM statements WHERE list_contains($ids, statement_id))",
+    "articles": "(SELECT * FROM articles WHERE list_contains($articles, article_id))",
+    "answered": "(SELECT * FROM statements WHERE list_contains($answered, statement_id))",
+}  # fmt: skip
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any]) -> pa.Table:
+    return con.sql(sql, params={k: v for k, v in params.items() if f"${k}" in sql}).to_arrow_table()
+
 
 def _update_changed(
     con: duckdb.DuckDBPyConnection, table: str, derived: pa.Table, keys: Sequence[str],
-    columns: Sequence[str],
+    columns: Sequence[str], where: str = "", params: Mapping[str, Any] | None = None,
 ) -> None:
-    """Set `columns` of the rows of `table` matching `derived` on `keys`, where they differ."""
+    """Set `columns` of the rows of `table` (as t, narrowed by `where`) that match `derived`
+    on `keys`, where they differ."""
     if derived.num_rows == 0:
         return
     name = f"_derived_{next(_counter)}"
     con.register(name, derived)
     try:
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM d.{c}" for c in columns)
-        con.execute(
-            f"""
+        sql = f"""
             UPDATE {table} AS t SET {", ".join(f"{c} = d.{c}" for c in columns)}
             FROM {name} AS d
             WHERE {" AND ".join(f"t.{k} = d.{k}" for k in keys)} AND ({changed})
+              {f"AND {where}" if where else ""}
             """
-        )
+        con.execute(sql, {k: v for k, v in (params or {}).items() if f"${k}" in sql})
     finally:
         con.unregister(name)
 
@@ -503,56 +523,74 @@ def refresh_derived(
     so rerunning a batch repairs and never rewrites. Call inside the batch's
     transaction, after its rows and article updates are written.
     """
-    scope = scope_s = ""
-    name = None
-    if statement_ids is not None:
+    if statement_ids is None:
+        sources, params = _TABLES, {}
+        narrow: dict[str, str] = {}
+    else:
         ids = set(statement_ids)
         if article_ids:
+            [(first,)] = con.execute(
+                "SELECT min(first_seen_at) FROM articles WHERE list_contains($a, article_id)",
+                {"a": list(article_ids)},
+            ).fetchall()
             ids.update(
                 row[0]
                 for row in con.execute(
                     "SELECT DISTINCT statement_id FROM statement_sightings"
-                    " WHERE list_contains($ids, article_id)",
-                    {"ids": list(article_ids)},
+                    " WHERE list_contains($a, article_id) AND article_first_seen_at >= $first",
+                    {"a": list(article_ids), "first": first},
                 ).fetchall()
             )
         if not ids:
             return
-        name = f"_scope_{next(_counter)}"
-        con.register(name, pa.table({"statement_id": pa.array(sorted(ids), _STR)}))
-        scope = f"WHERE statement_id IN (SELECT statement_id FROM {name})"
-        scope_s = f"WHERE s.statement_id IN (SELECT statement_id FROM {name})"
-    try:
-        sightings = con.sql(
-            _DERIVED_SIGHTINGS.format(scope=scope.replace("WHERE ", "WHERE g.", 1))
-        ).to_arrow_table()
-        _update_changed(
-            con, "statement_sightings", sightings, KEYS["statement_sightings"], _SIGHTING_COLUMNS
-        )
-        # The statements' aggregates read the sightings' copies just written.
-        statements = con.sql(
-            _DERIVED_STATEMENTS.format(scope=scope, scope_s=scope_s)
-        ).to_arrow_table()
-        _update_changed(con, "statements", statements, ("statement_id",), _STATEMENT_COLUMNS)
-        _update_changed(
-            con, "statement_facts", statements.select(["statement_id", "reported_at"]),
-            ("statement_id",), ("reported_at",),
-        )
-        # A statement written after one that answers it (within a batch, or
-        # by a rewrite of the profile) names it now.
-        con.execute(
-            f"""
-            UPDATE statements AS t SET answers_speaker = a.speaker, answers_text = a.text
-            FROM statements AS a
-            WHERE a.statement_id = t.answers_statement_id
-              {"" if name is None else f"AND a.statement_id IN (SELECT statement_id FROM {name})"}
-              AND (t.answers_speaker IS DISTINCT FROM a.speaker
-                   OR t.answers_text IS DISTINCT FROM a.text)
-            """
-        )
-    finally:
-        if name is not None:
-            con.unregister(name)
+        params = {"ids": sorted(ids)}
+        [(params["first"], params["reported"], params["answered"])] = con.execute(
+            "SELECT min(first_seen_at), min(reported_at),"
+            " coalesce(list(DISTINCT answers_statement_id)"
+            " FILTER (WHERE answers_statement_id IS NOT NULL), [])"
+            " FROM statements WHERE list_contains($ids, statement_id)",
+            params,
+        ).fetchall()
+        [(params["articles"],)] = con.execute(
+            f"SELECT coalesce(list(DISTINCT article_id), []) FROM {_SCOPE['sightings']}",
+            {k: params[k] for k in ("ids", "first")},
+        ).fetchall()
+        sources = _SCOPE
+        narrow = {
+            "statement_sightings": "list_contains($ids, t.statement_id)"
+            " AND (t.statement_first_seen_at >= $first OR t.statement_first_seen_at IS NULL)",
+            "statements": "list_contains($ids, t.statement_id)",
+            # A fact holds its statement's reported_at from before this refresh, or none yet.
+            "statement_facts": "list_contains($ids, t.statement_id)"
+            " AND (t.reported_at >= $reported OR t.reported_at IS NULL)",
+            "answers": "list_contains($ids, a.statement_id)",
+        }
+    sightings = _run(con, _DERIVED_SIGHTINGS.format(**sources), params)
+    _update_changed(
+        con, "statement_sightings", sightings, KEYS["statement_sightings"], _SIGHTING_COLUMNS,
+        narrow.get("statement_sightings", ""), params,
+    )
+    # The statements' aggregates read the sightings' copies just written.
+    statements = _run(con, _DERIVED_STATEMENTS.format(**sources), params)
+    _update_changed(
+        con, "statements", statements, ("statement_id",), _STATEMENT_COLUMNS,
+        narrow.get("statements", ""), params,
+    )
+    _update_changed(
+        con, "statement_facts", statements.select(["statement_id", "reported_at"]),
+        ("statement_id",), ("reported_at",), narrow.get("statement_facts", ""), params,
+    )
+    # A statement written after one that answers it (in the same batch, or
+    # by a rewrite of its profile) is named now.
+    answers = narrow.get("answers")
+    sql = f"""
+        UPDATE statements AS t SET answers_speaker = a.speaker, answers_text = a.text
+        FROM statements AS a
+        WHERE a.statement_id = t.answers_statement_id {f"AND {answers}" if answers else ""}
+          AND (t.answers_speaker IS DISTINCT FROM a.speaker
+               OR t.answers_text IS DISTINCT FROM a.text)
+        """
+    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
 
 
 def known_statements(con: duckdb.DuckDBPyConnection, profile: str) -> list[tuple[Any, ...]]:
