@@ -232,8 +232,10 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
     """The main reporting act of `s`, given who speaks and through which verb."""
     anchor = r.anchor
     if anchor and anchor.strong:
-        if anchor.stance == "condemn" and "claim" in s.kinds and any(
-            hit.label == "deny" for hit in s.cues
+        if (
+            anchor.stance == "condemn"
+            and "claim" in s.kinds
+            and any(hit.label == "deny" for hit in s.cues)
         ):
             # Denouncing a report as fabricated denies it ("…보고서가 날조된
             # 것이라고 비난했다", "denounced the report as a fabrication").
