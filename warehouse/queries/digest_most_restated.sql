@@ -29,17 +29,29 @@ seen AS (
       AND g.article_first_seen_at IS NOT NULL AND g.statement_first_seen_at IS NOT NULL
 ),
 counted AS (
-    -- The top statements first, then their text: the ranking needs no statement column.
-    SELECT statement_id, first_seen_at, count(DISTINCT article_id) AS articles,
-           count(*) AS sightings,
-           list_sort(list_distinct(list(lang) FILTER (WHERE lang IS NOT NULL))) AS languages
-    FROM seen
+    -- The ranking first, from counts alone: per article, then per statement
+    -- (DuckDB counts grouped rows far faster than count(DISTINCT)); the
+    -- languages and the text only for the top statements.
+    SELECT statement_id, first_seen_at, count(*) AS articles, sum(sightings)::BIGINT AS sightings
+    FROM (
+        SELECT statement_id, first_seen_at, article_id, count(*) AS sightings
+        FROM seen
+        GROUP BY statement_id, first_seen_at, article_id
+    )
     GROUP BY statement_id, first_seen_at
     ORDER BY articles DESC, sightings DESC, first_seen_at, statement_id
     LIMIT (SELECT top FROM params)
+),
+languages AS (
+    SELECT statement_id,
+           list_sort(list_distinct(list(lang) FILTER (WHERE lang IS NOT NULL))) AS languages
+    FROM seen
+    WHERE statement_id IN (SELECT statement_id FROM counted)
+    GROUP BY statement_id
 )
-SELECT s.speaker, s.stance, s.text, c.articles, c.sightings, c.languages, s.first_seen_at,
+SELECT s.speaker, s.stance, s.text, c.articles, c.sightings, l.languages, s.first_seen_at,
        s.statement_id
 FROM counted AS c
+JOIN languages AS l USING (statement_id)
 JOIN statements AS s ON s.statement_id = c.statement_id AND s.first_seen_at = c.first_seen_at
 ORDER BY c.articles DESC, c.sightings DESC, s.first_seen_at, s.statement_id;

@@ -26,15 +26,25 @@ seen AS (
     WHERE g.statement_speaker IS NOT NULL
       AND g.seen_at >= (p.day - (p.days - 1))::TIMESTAMP AT TIME ZONE 'UTC'
       AND g.seen_at < (p.day + 1)::TIMESTAMP AT TIME ZONE 'UTC'
+),
+-- Distinct statements and articles as plain counts over grouped rows, which
+-- DuckDB does far faster than count(DISTINCT).
+by_statement AS (
+    SELECT speaker, count(*) AS statements,
+           count(*) FILTER (
+               WHERE (first_seen_at AT TIME ZONE 'UTC')::DATE
+                     BETWEEN (SELECT day - (days - 1) FROM params) AND (SELECT day FROM params)
+           ) AS new_statements
+    FROM (SELECT DISTINCT speaker, statement_id, first_seen_at FROM seen)
+    GROUP BY speaker
+),
+by_article AS (
+    SELECT speaker, count(*) AS articles
+    FROM (SELECT DISTINCT speaker, article_id FROM seen)
+    GROUP BY speaker
 )
-SELECT speaker,
-       count(DISTINCT statement_id) AS statements,
-       count(DISTINCT statement_id) FILTER (
-           WHERE (first_seen_at AT TIME ZONE 'UTC')::DATE
-                 BETWEEN (SELECT day - (days - 1) FROM params) AND (SELECT day FROM params)
-       ) AS new_statements,
-       count(DISTINCT article_id) AS articles
-FROM seen
-GROUP BY speaker
+SELECT speaker, s.statements, s.new_statements, a.articles
+FROM by_statement AS s
+JOIN by_article AS a USING (speaker)
 ORDER BY statements DESC, articles DESC, speaker
 LIMIT (SELECT top FROM params);

@@ -33,18 +33,26 @@ recent AS (
     CROSS JOIN params AS p
     WHERE f.reported_at > p.since
 ),
-before AS (
+last_before AS (
     -- The previous estimate is taken before the filter on `since`, so the
-    -- first row after it still shows what it replaced: the last one of each
-    -- weapon and unit up to `since`.
-    SELECT f.weapon, f.unit,
-           arg_max({'reported_at': f.reported_at, 'statement_id': f.statement_id,
-                    'fact_index': f.fact_index, 'quantity': f.quantity},
-                   (f.reported_at, f.statement_id, f.fact_index)) AS last
+    -- first row after it still shows what it replaced: the last estimate of
+    -- each weapon and unit up to `since`. Its time first, then its row, which
+    -- the time prunes to a row group or two.
+    SELECT f.weapon, f.unit, max(f.reported_at) AS reported_at
     FROM facts AS f
     CROSS JOIN params AS p
     WHERE f.reported_at <= p.since
     GROUP BY f.weapon, f.unit
+),
+before AS (
+    SELECT f.weapon, f.unit, f.reported_at,
+           arg_max(f.quantity, (f.statement_id, f.fact_index)) AS quantity,
+           max((f.statement_id, f.fact_index)) AS key
+    FROM facts AS f
+    JOIN last_before AS l
+      ON l.weapon = f.weapon AND l.unit IS NOT DISTINCT FROM f.unit
+     AND l.reported_at = f.reported_at
+    GROUP BY f.weapon, f.unit, f.reported_at
 ),
 estimates AS (
     SELECT *, lag(quantity) OVER (PARTITION BY weapon, unit
@@ -55,8 +63,7 @@ estimates AS (
                fact_index, true AS shown
         FROM recent
         UNION ALL
-        SELECT weapon, unit, last.reported_at, last.quantity, NULL, NULL, last.statement_id,
-               last.fact_index, false
+        SELECT weapon, unit, reported_at, quantity, NULL, NULL, key[1], key[2], false
         FROM before
     )
 )
