@@ -12,21 +12,19 @@
 --   duckdb -readonly armswatch.duckdb
 --     SET VARIABLE min_languages = 3;
 --     .read warehouse/queries/restatements_across_languages.sql
-WITH params AS (
-    SELECT coalesce(getvariable('since')::TIMESTAMPTZ, TIMESTAMPTZ '-infinity') AS since,
-           coalesce(getvariable('min_languages')::INTEGER, 2) AS min_languages
-),
-spread AS (
+WITH spread AS (
     -- The languages, their articles, the last sighting with a language and each
-    -- language's first sighting are kept on each statement as sightings are written.
+    -- language's first sighting are kept on each statement as sightings are
+    -- written. The parameters inline, so that DuckDB filters the scan by them.
     SELECT s.statement_id, s.speaker, s.stance, s.first_seen_at,
            s.language_count::BIGINT AS languages, s.language_articles::BIGINT AS articles,
            unnest(from_json(s.language_firsts, '[{"lang": "VARCHAR", "seen_at": "TIMESTAMPTZ",
                "sentence": "VARCHAR", "source": "VARCHAR", "url": "VARCHAR",
                "articles": "BIGINT"}]')) AS x
     FROM statements AS s
-    CROSS JOIN params AS p
-    WHERE s.language_count >= p.min_languages AND s.language_last_seen_at > p.since
+    WHERE s.language_count >= coalesce(getvariable('min_languages')::INTEGER, 2)
+      AND s.language_last_seen_at
+          > coalesce(getvariable('since')::TIMESTAMPTZ, TIMESTAMPTZ '-infinity')
 )
 SELECT statement_id, speaker, stance, languages, articles,
        x.lang, x.sentence, x.articles AS articles_in_lang, x.source, x.url, x.seen_at
