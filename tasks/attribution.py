@@ -63,6 +63,26 @@ def find_speaker(
     `last_speaker` is the last speaker named in the document, `previous` the sentence
     and speaker of its last statement, `window` how far a continuation reaches back.
     """
+    countries: list[Resolution] = []
+    r = _find_speaker(s, turn, last_speaker, previous, lex, window, countries)
+    if countries and r is not countries[0]:
+        # The country's act is its body's: "Washington has added … to its sanctions
+        # list, the State Department said" is the State Department's demand.
+        anchor = countries[0].anchor
+        if anchor and anchor.strong and not (r.anchor and r.anchor.strong):
+            return Resolution(r.speaker, r.how, anchor)
+    return r
+
+
+def _find_speaker(
+    s: Sentence,
+    turn: Turn,
+    last_speaker: str | None,
+    previous: tuple[Sentence, str | None] | None,
+    lex: Lexicon,
+    window: int,
+    countries: list[Resolution],
+) -> Resolution:
     masked = masked_spans(s.view)
     mentions = [m for m in s.mentions if not m.possessive]
     verbs = sorted(s.verbs, key=lambda v: v.start)
@@ -89,6 +109,11 @@ def find_speaker(
         # Inside a transcript turn everything is the turn speaker's own words.
         return turn.speaker or last_speaker
 
+    # A country as the subject ("Washington has added … to its sanctions list, the
+    # State Department said"; "Nordkorea hat nach Schätzung des südkoreanischen
+    # Militärgeheimdienstes …") yields to a body or person the sentence names as its
+    # source: the most specific speaker wins.
+    country: Resolution | None = None
     if not lex.verb_final:
         # The subject right before a reporting verb: "X said", "X has strongly
         # condemned", "X, the NSC spokesman, said"; a pronoun there is the last speaker.
@@ -106,7 +131,15 @@ def find_speaker(
             nearest_m = max(before, key=lambda m: m.end, default=None)
             nearest_a = max(pronoun, key=lambda a: a.end, default=None)
             if nearest_m and (not nearest_a or nearest_m.end >= nearest_a.end):
-                return Resolution(_subject(s, mentions, nearest_m), "explicit", verb)
+                name = _subject(s, mentions, nearest_m)
+                if nearest_m.weak and name == nearest_m.name:
+                    if not country:
+                        country = Resolution(name, "explicit", verb)
+                        countries.append(country)
+                    continue
+                return Resolution(name, "explicit", verb)
+            if country:
+                continue
             if nearest_a and from_anaphor():
                 return Resolution(from_anaphor(), "anaphor", verb)
     else:
@@ -132,14 +165,18 @@ def find_speaker(
 
     # "according to X", "an investigation by X", "X에 따르면", "dem Pentagon zufolge".
     # A German attribution governs the genitive ("nach Angaben Budanows").
-    attributed = [m for m in s.mentions if not m.possessive or m.genitive]
+    attributed = [
+        m for m in s.mentions if (not m.possessive or m.genitive) and not (country and m.weak)
+    ]
     for cue in s.attribution_after:
+        if country and country.anchor and cue.start > country.anchor.start:
+            continue  # "Pjöngjang nannte den Bericht des MSMT …": the report is the object
         after = [m for m in attributed if 0 <= m.start - cue.end <= 60]
         if after:
             return Resolution(_titled(s, after).name, "attribution", _verb_at(verbs, cue))
-        if any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():
+        if not country and any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", _verb_at(verbs, cue))
-    for cue in s.attribution_before:
+    for cue in s.attribution_before if not country else ():
         before = [m for m in mentions if 0 <= cue.start - m.end <= 12]
         if before:
             return Resolution(before[-1].name, "attribution", _verb_at(verbs, cue))
@@ -164,17 +201,22 @@ def find_speaker(
             if after:
                 return Resolution(after[0].name, "explicit", verb)
             # "…, fügte er hinzu": the pronoun may sit inside a separable verb.
+            if country:
+                continue
             if any(-len(verb) < a.start - verb.end <= 4 for a in s.anaphors) and from_anaphor():
                 return Resolution(from_anaphor(), "anaphor", verb)
 
-    # The subject at the head of a clause before the first reporting verb.
+    if country:
+        return country
+    # The subject at the head of a clause before the first reporting verb; a person
+    # right after the body they belong to speaks ("Посол … МИД России Олег Бурмистров").
     if first_verb:
-        for m in mentions:
+        for i, m in enumerate(mentions):
             if m.weak or m.end > first_verb.start:
                 continue
             clause = re.split(r"[,;:]", s.view[: m.start])[-1]
             if len(clause.split()) <= 4 and not _PREPOSITION.search(clause):
-                return Resolution(m.name, "explicit", first_verb)
+                return Resolution(_titled(s, mentions[i:]).name, "explicit", first_verb)
         if any(a.start <= max(first_verb.start, 12) for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", first_verb)
     if turn.speaker:
