@@ -27,6 +27,15 @@ _SPOKESPERSON = re.compile(
     r"(?:for|of|at|from|des|der|im|aus)?\s*(?:the|dem|den)?\s*$",
     re.IGNORECASE,
 )
+# "…, sagte der britische Außenminister David Lammy", "…, said British Foreign
+# Secretary David Lammy": a title of up to four words between the verb and the name.
+_TITLE_BEFORE_NAME = re.compile(
+    r"^\s*(?:the|der|die|ein|eine)?\s*(?:[\w.-]+\s+){0,3}?(?:\w*minister\w*|secretary|"
+    r"ambassador|envoy|president|chancellor|general|advis[eo]r|director|chief|prosecutor|"
+    r"botschafter\w*|präsident\w*|kanzler\w*|sprecher\w*|staatsanwalt\w*|министр\w*|"
+    r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
+    re.IGNORECASE,
+)
 _CJK_PARTICLES = {
     "ko": (("은", "는"), ("이", "가", "께서"), r"(?:의|에|에서|을|를|와|과|로|으로|에게|도)$"),
     "ja": (("は",), ("が",), r"(?:の|に|を|と|で|へ|から)$"),
@@ -191,11 +200,12 @@ def _find_speaker(
                 continue
             after = [
                 m for m in attributed
-                if 0 <= m.start - verb.end <= 40
+                if 0 <= m.start - verb.end <= 60
                 and not re.search(r"[,;:]", gap(verb.end, m.start))
                 and (
                     (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 12)
                     or _SPOKESPERSON.match(gap(verb.end, m.start))
+                    or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
                 )
             ]  # fmt: skip
             if after:
