@@ -243,6 +243,10 @@ class StatementIndex:
         kinds: Mapping[str, str] | None = None,
         distinct_kinds: Iterable[str] = ("materiel", "topic"),
         materiel_conflict: float = 1.0,
+        same_facts: float = 0.0,
+        coarse_speakers: Iterable[str] = (),
+        carriers: Iterable[str] = (),
+        broader: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.threshold = threshold
         self.text_weight = text_weight
@@ -255,6 +259,13 @@ class StatementIndex:
             cid for cid, kind in (kinds or {}).items() if kind in set(distinct_kinds)
         )
         self.materiel_conflict = materiel_conflict
+        self.same_facts = same_facts
+        # Countries and generic speakers ("North Korea", "experts") stand for many
+        # bodies and occasions: their sightings agreeing in facts say less.
+        self._coarse = frozenset(speaker_key(s) for s in coarse_speakers)
+        self._kinds = dict(kinds or {})
+        self._carriers = frozenset(carriers)
+        self._broader = {k: tuple(v) for k, v in (broader or {}).items()}
         self._materiel = frozenset(cid for cid, kind in (kinds or {}).items() if kind == "materiel")
         self._blocks: dict[str, str] = {}  # speaker key -> the block its statements share
         self._romans: dict[str, tuple[int, list[str]]] = {}  # block -> tokens, by token count
@@ -276,6 +287,18 @@ class StatementIndex:
             kinds={cid: concept.kind for cid, concept in profile.concepts.items()},
             distinct_kinds=profile.distinct_kinds,
             materiel_conflict=profile.materiel_conflict,
+            same_facts=profile.same_facts,
+            coarse_speakers=profile.coarse_speakers,
+            carriers=profile.carriers,
+            broader={
+                cid: [
+                    i
+                    for i in concept.implies
+                    if profile.concepts[i].kind == "materiel" and profile.concepts[i].weight is None
+                ]
+                for cid, concept in profile.concepts.items()
+                if concept.kind == "materiel"
+            },
         )
 
     def __len__(self) -> int:
@@ -396,7 +419,8 @@ class StatementIndex:
         # "weapons" are one claim's words for the other's "shells".
         weapons_a = {k for k in self._materiel.intersection(a.features) if a.features[k] >= 1.0}
         weapons_b = {k for k in self._materiel.intersection(b.features) if b.features[k] >= 1.0}
-        if weapons_a - b.features.keys() and weapons_b - a.features.keys():
+        weapon_conflict = bool(weapons_a - b.features.keys() and weapons_b - a.features.keys())
+        if weapon_conflict:
             # Each names a weapon the other does not ("shells and launchers" against
             # "shells and missiles"): another claim, though a restatement may add one.
             score *= self.materiel_conflict
@@ -414,7 +438,79 @@ class StatementIndex:
             score = max(score, self.same_core)
         elif self.same_denial and a.stance == b.stance == "deny" and self._one_denial(a, b):
             score = max(score, self.same_denial)
+        if (
+            self.same_facts
+            and score < self.same_facts
+            and not conflict
+            and not weapon_conflict
+            and self._same_facts(a, b, weapons_a, weapons_b, agree)
+        ):
+            score = self.same_facts
         return score, shared
+
+    # What a claim does: moves or uses arms (one of them in common is enough: a supply
+    # claim may say what the arms are for), and sanctions, vetoes, cooperation or a
+    # breach of resolutions (all the same: each is a claim of its own).
+    _MOVES = frozenset({"transfer", "use"})
+    _ACTS = frozenset({"sanction", "enforcement", "cooperation", "violation"})
+
+    def _carrier(self, concept: str) -> bool:
+        return concept in self._carriers
+
+    def _broadest(self, concept: str) -> str:
+        seen = {concept}
+        while (up := self._broader.get(concept)) and up[0] not in seen:
+            concept = up[0]
+            seen.add(concept)
+        return concept
+
+    def _same_facts(
+        self,
+        a: Signature,
+        b: Signature,
+        weapons_a: set[str],
+        weapons_b: set[str],
+        same_figure: bool,
+    ) -> bool:
+        """Whether two sightings of one named speaker in one language make the same claim.
+
+        A speaker restates a claim in other words ("Kirby said the imagery showed five
+        rail cars …" and "… according to John Kirby, show Russian rail cars …"): the
+        words overlap little, the facts agree. They agree when the reporting act and
+        what the claim does (supply, use, sanctions) are the same, the topics that tell
+        one claim from another (rail, payment, accuracy …) are the same, the weapons
+        are the same when both name any, something specific (a weapon, topic, figure or period)
+        is shared, and no period or figure differs. A speaker's generic claims ("North
+        Korea is providing arms to Russia") share nothing specific and stay apart.
+        """
+        if not a.speaker or a.speaker != b.speaker or a.lang != b.lang or a.stance != b.stance:
+            return False
+        if a.speaker in self._coarse:
+            return False
+        # Containers and rail cars carry the weapons; the weapons are what differ.
+        # "Ballistic missiles" and "missiles", "152 mm shells" and "shells" are
+        # one weapon said more or less precisely.
+        weapons_a = {self._broadest(w) for w in weapons_a if not self._carrier(w)}
+        weapons_b = {self._broadest(w) for w in weapons_b if not self._carrier(w)}
+        if weapons_a and weapons_b and weapons_a != weapons_b:
+            return False
+
+        def kinds(s: Signature, wanted: frozenset[str] | set[str]) -> frozenset[str]:
+            return frozenset(k for k in s.features if self._kinds.get(k) in wanted)
+
+        if kinds(a, self._ACTS) != kinds(b, self._ACTS):
+            return False
+        moves_a, moves_b = kinds(a, self._MOVES), kinds(b, self._MOVES)
+        if moves_a and moves_b and not moves_a & moves_b:
+            return False
+        if kinds(a, {"topic"}) != kinds(b, {"topic"}):
+            return False
+        topics = kinds(a, {"topic"})
+        periods_a = {k for k in a.features if k.startswith(("month:", "year:"))}
+        periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
+        if periods_a and periods_b and periods_a != periods_b:
+            return False
+        return bool(weapons_a & weapons_b or topics or same_figure or periods_a & periods_b)
 
     def _one_denial(self, a: Signature, b: Signature) -> bool:
         """Whether two denials by one speaker deny the same thing.

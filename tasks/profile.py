@@ -257,6 +257,9 @@ class Profile:
     same_core: float
     same_denial: float
     materiel_conflict: float
+    same_facts: float
+    coarse_speakers: tuple[str, ...]
+    carriers: tuple[str, ...]
     distinct_kinds: tuple[str, ...]
     weights: dict[str, float]
     ignored_kinds: frozenset[str]
@@ -338,6 +341,17 @@ class Profile:
             same_core=float(identity.get("same_core", 0.0)),
             same_denial=float(identity.get("same_denial", 0.0)),
             materiel_conflict=float(identity.get("materiel_conflict", 1.0)),
+            same_facts=float(identity.get("same_facts", 0.0)),
+            carriers=tuple(identity.get("carriers", ())),
+            coarse_speakers=tuple(
+                sorted(
+                    {
+                        s["name"]
+                        for s in data.get("speaker", [])
+                        if s.get("weak") or s.get("generic")
+                    }
+                )
+            ),
             distinct_kinds=tuple(identity.get("distinct_kinds", ("materiel", "topic"))),
             ignored_kinds=frozenset(
                 identity.get("ignore", ("other", "recipient_other", "coincidence"))
