@@ -46,8 +46,9 @@ last_before AS (
 ),
 before AS (
     SELECT f.weapon, f.unit, f.reported_at,
-           arg_max(f.quantity, (f.statement_id, f.fact_index)) AS quantity,
-           max((f.statement_id, f.fact_index)) AS key
+           arg_max(f.quantity, {'statement_id': f.statement_id, 'fact_index': f.fact_index})
+               AS quantity,
+           max({'statement_id': f.statement_id, 'fact_index': f.fact_index}) AS key
     FROM facts AS f
     JOIN last_before AS l
       ON l.weapon = f.weapon AND l.unit IS NOT DISTINCT FROM f.unit
@@ -63,7 +64,8 @@ estimates AS (
                fact_index, true AS shown
         FROM recent
         UNION ALL
-        SELECT weapon, unit, reported_at, quantity, NULL, NULL, key[1], key[2], false
+        SELECT weapon, unit, reported_at, quantity, NULL, NULL, key.statement_id,
+               key.fact_index, false
         FROM before
     )
 )
