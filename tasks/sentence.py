@@ -282,19 +282,22 @@ _BODY = {
         r"(?<![\w-])((?:[А-ЯЁа-яё][а-яё-]*(?:ск|цк|н|ов|ев|ин)(?:ая|ий|ый|ой|ое|ие|ые|ого|ому|ым|"
         r"ом|ую|ей|их|ыми|ими|ых)\s+){1,3}(?:разведк|прокуратур|спецслужб|министерств|ведомств|"
         r"полици|администраци|правительств|генштаб|командовани|следовател|прокурор|офицер|"
-        r"военн[ыо]|власт)[а-яё]*)(?![\w-])"
+        r"военн[ыо]|власт|центр|институт)[а-яё]*)(?![\w-])"
     ),
     # "에스토니아 군 정보당국은", "호주 정부는": up to two words, then the body, then a particle.
     "ko": re.compile(
         r"(?<![가-힣])((?:[가-힣A-Za-z]+\s){0,2}[가-힣]*?(?:정보당국|당국|검찰청|검찰|정보국|정보부|"
-        r"국방부|외무부|외교부|외무성|정부|경찰|정보기관|총참모부|정보본부|장관|대변인|대사|총리))"
-        r"(?=은|는|이|가)(?![가-힣]{2})"
+        r"국방부|외무부|외교부|외무성|정부|경찰|정보기관|총참모부|정보본부|장관|대변인|대사|총리|"
+        r"연구소|연구원|센터|연구단체|싱크탱크|공군|해군|육군))"
+        r"(?=(?:\([^()]{1,30}\))?(?:은|는|이|가)(?![가-힣]{2}))"
     ),
 }
+_RESEARCH = re.compile(r"(?:연구소|연구원|센터|연구단체|싱크탱크)$")
 _DE_LEADING = re.compile(r"^(?:der|die|das|des|dem|den)\s+", re.IGNORECASE)
 _DE_HEAD = re.compile(
     r"(?:geheimdienst|nachrichtendienst|staatsanwaltschaft|ermittler|behörde|regierung|ministerium|"
-    r"verwaltung|polizei|generalstab|armee|streitkräfte|offiziere|militär|sprecher|luftwaffe)"
+    r"verwaltung|polizei|generalstab|armee|streitkräfte|offiziere|militär|sprecher|luftwaffe|"
+    r"institut|zentrum|denkfabrik)"
     r"(?:e|en|es|s|n|in)?$",
     re.IGNORECASE,
 )
@@ -332,10 +335,17 @@ def _unknown_bodies(
             for k in known
             if k.weak and k.start == start and (k.possessive or lang == "ko") and k.end < end
         ]
+        research = bool(_RESEARCH.search(text))
+        if research:
+            # "영국 비영리 연구단체 …센터는": a research body is itself, not its country.
+            country = []
         if country and lang in ("en", "ko"):
             found.append(Mention(country[0].name, start, end, False, False))
             continue
-        if any(a < end and start < b for a, b in taken):
+        blocking = taken
+        if research:
+            blocking = [(a, b) for a, b in taken if not any(k.weak and k.start == a for k in known)]
+        if any(a < end and start < b for a, b in blocking):
             continue
         after = view[end : end + 2]
         found.append(Mention(text, start, end, False, after.startswith("'s")))
@@ -383,8 +393,19 @@ _ORG = re.compile(
 )
 
 
+# "according to RUSI", "according to the Washington-based CSIS": a body by its
+# acronym alone, named as the source.
+_ACRONYM_SOURCE = re.compile(
+    r"\baccording to\s+(?:the\s+)?(?:[A-Z][\w]*-based\s+)?([A-Z]{2,6})(?![\w'’-])"
+)
+
+
 def _organisations(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     found = []
+    for m in _ACRONYM_SOURCE.finditer(view):
+        start, end = m.span(1)
+        if m.group(1) not in _NOT_A_NAME and not any(a < end and start < b for a, b in taken):
+            found.append(Mention(m.group(1), start, end, False, False))
     for m in _ORG.finditer(view):
         tokens = m.group(1).split()
         while tokens and tokens[0] in _NOT_A_NAME:
