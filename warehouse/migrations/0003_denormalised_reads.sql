@@ -11,10 +11,13 @@
 -- languages) is aggregated when sightings are written, not at read time.
 --
 -- warehouse/store.py refresh_derived() keeps every column below, with the
--- same definitions as this backfill, for the statements each batch touches.
--- They assume what every armswatch writer guarantees: a sighting's article
--- exists (articles are never deleted), and statements, articles'
--- first_seen_at, canonical_url and source never change once written.
+-- same definitions as this backfill, for the statements each batch touches
+-- (rows written by hand get theirs from refresh_derived(con)). They rely on
+-- what every armswatch writer guarantees: a sighting's article exists
+-- (articles are never deleted); statements, and articles' first_seen_at,
+-- canonical_url and source never change once written; an article's
+-- published_at and lang change only through store.record_batch, which
+-- refreshes the statements sighted there.
 --
 -- The lists are JSON, not LIST: DuckDB updates a LIST column by deleting and
 -- re-appending the row, which would scatter statements out of time order;
