@@ -36,6 +36,7 @@ _TITLE_BEFORE_NAME = re.compile(
     r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
     re.IGNORECASE,
 )
+_ARTICLE = re.compile(r"^\s*(?:(?:der|die|das|den|dem|des|ein|eine|einer)\s+)?$", re.IGNORECASE)
 _CJK_PARTICLES = {
     "ko": (("은", "는"), ("이", "가", "께서"), r"(?:의|에|에서|을|를|와|과|로|으로|에게|도)$"),
     "ja": (("は",), ("が",), r"(?:の|に|を|と|で|へ|から)$"),
@@ -208,6 +209,17 @@ def _find_speaker(
                     or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
                 )
             ]  # fmt: skip
+            if not after and lex.lang == "de":
+                # "…, teilte die ukrainische Luftwaffe mit": the subject inside a
+                # separable verb.
+                word_end = verb.start + len(s.view[verb.start : verb.end].split()[0])
+                after = [
+                    m
+                    for m in attributed
+                    if word_end <= m.start
+                    and m.end <= verb.end
+                    and _ARTICLE.match(s.view[word_end : m.start])
+                ]
             if after:
                 return Resolution(after[0].name, "explicit", verb)
             # "…, fügte er hinzu": the pronoun may sit inside a separable verb.

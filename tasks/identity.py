@@ -510,7 +510,13 @@ class StatementIndex:
         periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
         if periods_a and periods_b and periods_a != periods_b:
             return False
-        return bool(weapons_a & weapons_b or topics or same_figure or periods_a & periods_b)
+        if topics or same_figure or periods_a & periods_b:
+            return True
+        # Only the weapon in common: "fired 20 missiles at cities in January" and
+        # "missiles hit Kharkiv" are two events unless neither dates or counts.
+        dated_a = bool(periods_a or a.quantities)
+        dated_b = bool(periods_b or b.quantities)
+        return bool(weapons_a & weapons_b) and dated_a == dated_b
 
     def _one_denial(self, a: Signature, b: Signature) -> bool:
         """Whether two denials by one speaker deny the same thing.

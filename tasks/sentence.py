@@ -258,7 +258,7 @@ _BODY_HEAD = (
     r"prosecutors?|prosecutor['’]s office|investigators|officials?|officers|"
     r"intelligence(?:\s(?:services?|agenc(?:y|ies)|officials?|chiefs?))?|authorities|police|"
     r"monitors|inspectors|ministry|agency|administration|spokes(?:man|woman|person)|envoy|"
-    r"ambassador|diplomats?|governor|mayor|command|general staff|military|armed forces|"
+    r"ambassador|diplomats?|governor|mayor|command|general staff|military|armed forces|minister|"
     r"air force|navy|army|soldiers|commanders"
 )
 _BODY_QUALIFIER = (
@@ -279,7 +279,7 @@ _BODY = {
         r"[A-ZÄÖÜ][a-zäöüß]+er\s+){1,3}[A-ZÄÖÜ][\w-]*)(?![\w-])"
     ),
     "ru": re.compile(
-        r"(?<![\w-])((?:[А-ЯЁа-яё][а-яё-]*(?:ск|цк|н|ов|ев|ин)(?:ая|ий|ый|ой|ое|ие|ые|ого|ому|ым|"
+        r"(?<![\w-])((?:(?!данн|слов|оценк|информац)[А-ЯЁа-яё][а-яё-]*(?:ск|цк|н|ов|ев|ин)(?:ая|ий|ый|ой|ое|ие|ые|ого|ому|ым|"
         r"ом|ую|ей|их|ыми|ими|ых)\s+){1,3}(?:разведк|прокуратур|спецслужб|министерств|ведомств|"
         r"полици|администраци|правительств|генштаб|командовани|следовател|прокурор|офицер|"
         r"военн[ыо]|власт|центр|институт)[а-яё]*)(?![\w-])"
@@ -292,6 +292,7 @@ _BODY = {
         r"(?=(?:\([^()]{1,30}\))?(?:은|는|이|가)(?![가-힣]{2}))"
     ),
 }
+_NAME_FOLLOWS = re.compile(r",?\s+[A-ZА-ЯЁ]")
 _RESEARCH = re.compile(r"(?:연구소|연구원|센터|연구단체|싱크탱크)$")
 _DE_LEADING = re.compile(r"^(?:der|die|das|des|dem|den)\s+", re.IGNORECASE)
 _DE_HEAD = re.compile(
@@ -330,6 +331,8 @@ def _unknown_bodies(
             if not _DE_HEAD.search(text):
                 continue
         start, end = m.end(1) - len(text), m.end(1)
+        if text.endswith("minister") and _NAME_FOLLOWS.match(view, end):
+            continue  # "South Korea's defence minister, Shin Won-sik, said": the name speaks
         country = [
             k
             for k in known
