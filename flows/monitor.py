@@ -40,6 +40,11 @@ from armswatch.tasks.models import (
 from armswatch.warehouse.db import RunInProgress, Warehouse
 from armswatch.warehouse.store import StaleStatements
 
+if process.IN_WORKER:
+    # A page worker is importing a script that starts a run at import: stop it
+    # here, before it polls anything or starts workers of its own.
+    raise RuntimeError(process.UNGUARDED_SCRIPT)
+
 
 @dataclass
 class CycleCounts:

@@ -8,4 +8,5 @@ worker would otherwise load for itself.
 from armswatch.tasks import extract, process  # noqa: F401
 from armswatch.tasks.text import warm_up
 
+process.IN_WORKER = True
 warm_up()

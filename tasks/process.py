@@ -138,6 +138,19 @@ def default_workers() -> int:
 # The worker's analyser, from the profile the pool was started with.
 _ANALYSER: Detector | None = None
 
+# True in the fork server and every worker it forks (set by armswatch.tasks.preload).
+IN_WORKER = False
+
+UNGUARDED_SCRIPT = (
+    "armswatch's page workers start by importing the script that started the run, as "
+    "every Python multiprocessing program does, and this script starts a run when it is "
+    'imported: put the code that starts it under `if __name__ == "__main__":`'
+)
+
+# A pool whose workers die this many times in a row before any page went through
+# is not meeting hostile pages: its workers cannot start.
+MAX_DEATHS_BEFORE_ANY_PAGE = 3
+
 
 class _Keep(logging.Handler):
     """Log records a worker makes while it works, to be sent back with the results."""
@@ -207,9 +220,13 @@ class WorkerPool:
     """
 
     def __init__(self, analyser: Detector, workers: int | None = None) -> None:
+        if IN_WORKER:
+            # Left alone, each worker would start a run with its own workers, and so on.
+            raise RuntimeError(UNGUARDED_SCRIPT)
         self.analyser = analyser
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
+        self._pages_done = 0
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -243,11 +260,19 @@ class WorkerPool:
 
     def _recover(self, chunks: list[Sequence[Work]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        deaths = 1
         for work in (w for chunk in chunks for w in chunk):
             self._abandon()
             try:
                 outcomes += _collected(self._executor().submit(_work_chunk, [work]).result())
+                self._pages_done += 1
             except BrokenProcessPool:
+                deaths += 1
+                if not self._pages_done and deaths >= MAX_DEATHS_BEFORE_ANY_PAGE:
+                    raise RuntimeError(
+                        "armswatch's page workers die as they start; their own error output "
+                        "says why (if it names this script: " + UNGUARDED_SCRIPT + ")"
+                    ) from None
                 log.warning("a worker died on %s; the page is kept without text", work.page.url)
                 outcomes.append(Outcome(work.page.article_id))
         return outcomes
@@ -271,6 +296,7 @@ class Pending:
         for n, future in enumerate(self.futures):
             try:
                 outcomes += _collected(future.result())
+                self.pool._pages_done += len(self.chunks[n])
             except BrokenProcessPool:
                 log.warning(
                     "a worker died; retrying the batch's last %d chunks page by page",

@@ -107,3 +107,33 @@ def test_workers_log_lines_reach_this_process(analyser, caplog):
         finally:
             logging.getLogger("trafilatura").setLevel(logging.WARNING)
     assert any(r.name.startswith("trafilatura") for r in caplog.records), caplog.text
+
+
+UNGUARDED = """
+from armswatch.flows.monitor import monitor
+
+monitor(sources={sources!r}, db={db!r}, substitutions={{"__BASE__": {base!r}}})
+print("finished")
+"""
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_script_that_starts_a_run_unguarded_gets_a_clear_error(tmp_path):
+    """Workers import the main script; one that starts a run on import must not multiply."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from armswatch.demo.server import ReplayServer
+    from tests.test_reliability import harness_env
+
+    site = Path(__file__).parent / "fixtures" / "site"
+    script = tmp_path / "run.py"
+    with ReplayServer([site / "v1"]) as server:
+        script.write_text(UNGUARDED.format(sources=str(site / "sources.toml"),
+                                           db=str(tmp_path / "w.duckdb"), base=server.base_url))
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              timeout=300, env=harness_env(ARMSWATCH_WORKERS="2"),
+                              cwd=tmp_path)
+    assert done.returncode != 0 and "finished" not in done.stdout
+    assert 'under `if __name__ == "__main__":`' in done.stderr, done.stderr[-3000:]
