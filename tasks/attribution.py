@@ -209,7 +209,7 @@ def _find_speaker(
                     or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
                 )
             ]  # fmt: skip
-            if not after and lex.lang == "de":
+            if not after and lex.lang == "de" and head.endswith((",", '"', "»", "“", "—", "-")):
                 # "…, teilte die ukrainische Luftwaffe mit": the subject inside a
                 # separable verb.
                 word_end = verb.start + len(s.view[verb.start : verb.end].split()[0])

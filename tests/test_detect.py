@@ -860,3 +860,84 @@ def test_resolve_refuses_another_profiles_analysis(profile):
     analysis = iran.analyse("doc", "Iran has supplied Russia with Shahed drones.", "en")
     with pytest.raises(ValueError, match="iran_russia"):
         Detector(profile).resolve(analysis)
+
+
+# ---------------------------------------------------------------- issue 3, second round
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker", "stance"),
+    [
+        # the most specific speaker: a ministry, an agency, a research body, a person
+        ("en", "The State Department said North Korea had shipped rockets to Russia by sea.",
+         "US State Department", "assert"),
+        ("ko", "미 국무부는 북한이 러시아에 미사일을 보냈다고 밝혔다.", "US State Department",
+         "assert"),
+        ("en", "Washington has blacklisted two Russian freight firms that carried North Korean "
+         "shells, the State Department said.", "US State Department", "demand"),
+        ("de", "Nordkorea hat nach Schätzung des südkoreanischen Militärgeheimdienstes "
+         "Granaten nach Russland verschifft.", "South Korean Defense Intelligence Agency",
+         "assert"),
+        ("ru", "Посол МИД России Игорь Карпов отверг сообщения о поставках северокорейских "
+         "ракет.", "Игорь Карпов", "deny"),
+        ("en", "North Korea sent Russia at least 500 containers of shells, according to IISS.",
+         "IISS", "assert"),
+        ("ko", "영국 국제전략문제연구소는 북한이 러시아에 미사일을 공급했다고 분석했다.",
+         "영국 국제전략문제연구소", "assert"),
+        ("de", "Russland setzte nordkoreanische Raketen gegen Lwiw ein, teilte die ukrainische "
+         "Luftwaffe mit.", "Ukrainian Air Force", "assert"),
+        ("en", "Russia is arming itself with North Korean shells, British Defence Secretary "
+         "John Healey said.", "John Healey", "assert"),
+        # answers to an accusation that deny it; designations as demands
+        ("en", "Lavrov shrugged off claims that North Korea supplies Russia with missiles.",
+         "Sergei Lavrov", "deny"),
+        ("en", "Peskov refused to comment on allegations that Russia bought North Korean shells.",
+         "Dmitry Peskov", "deny"),
+        ("ru", "«Американцы всех обвиняют», — сказал Песков о снарядах, которые КНДР якобы "
+         "поставила России.", "Dmitry Peskov", "deny"),
+        ("en", "The Treasury designated three firms that shipped North Korean munitions to "
+         "Russia.", "US Treasury Department", "demand"),
+        ("de", "Das US-Finanzministerium hat zwei Reedereien wegen Munitionslieferungen aus "
+         "Nordkorea an Russland mit Sanktionen belegt.", "US Treasury Department", "demand"),
+        ("ru", "Минфин США ввёл санкции против компаний, поставлявших России северокорейские "
+         "снаряды.", "US Treasury Department", "demand"),
+    ],
+)  # fmt: skip
+def test_round2_speaker_and_stance_classes(detector, lang, text, speaker, stance):
+    found = _one(detector, text, lang)
+    assert (found.speaker, found.stance) == (speaker, stance)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        # Russia's side of the trade: technology, help, payment; requests for munitions
+        ("en", "Russia is sharing missile technology with North Korea, Seoul's spy agency said."),
+        ("en", "North Korea's spy satellite reached orbit with Russian help, the NIS said."),
+        ("ko", "러시아가 북한에 정찰위성 기술을 공유하고 있다고 국정원이 밝혔다."),
+        ("ru", "КНДР вывела разведывательный спутник на орбиту при помощи России, считает "
+         "разведка Южной Кореи."),
+        ("en", "Russian officials asked North Korea for more artillery shells, Kirby said."),
+        ("de", "Moskau bat Pjöngjang um Artilleriemunition, sagte ein Sprecher des Pentagons."),
+        ("de", "Russland bezahlt nordkoreanische Raketen mit Öl, sagte der britische "
+         "Außenminister."),
+        ("en", "Russia is paying North Korea with oil for the shells it fires in Ukraine."),
+    ],
+)  # fmt: skip
+def test_round2_russian_side_of_the_trade_is_in_scope(detector, lang, text):
+    assert detector.detect("doc", text, lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        # oil or food alone is trade; space cooperation without a transfer is a tie
+        ("en", "Russia shipped refined oil to North Korea in March, exceeding the UN cap."),
+        ("de", "Russland und Nordkorea vereinbarten eine Zusammenarbeit in der Raumfahrt."),
+        ("ko", "러시아는 북한에 밀가루와 석유를 수출했다고 러시아 세관이 밝혔다."),
+        ("ru", "Если поставки снарядов из КНДР подтвердятся, это будет нарушением резолюций."),
+        ("ko", "북러 무기 거래가 사실이라면 안보리 결의 위반이다."),
+    ],
+)  # fmt: skip
+def test_round2_negatives(detector, lang, text):
+    assert detector.detect("doc", text, lang) == []

@@ -229,3 +229,74 @@ def test_outlet_voice_stays_in_its_language(profile):
     en = _first(detector, "North Korea has shipped millions of shells to Russia.", "en", "a")
     de = _first(detector, "Nordkorea hat Millionen Granaten nach Russland verschifft.", "de", "b")
     assert en.speaker is de.speaker is None and de.statement_id != en.statement_id
+
+
+@pytest.mark.parametrize(
+    ("lang", "first", "again"),
+    [
+        (
+            "en",
+            "Blinken said Moscow was paying Pyongyang in oil for the shells it fires in Ukraine.",
+            "According to Antony Blinken, North Korean artillery rounds used against Ukraine "
+            "are being bought with Russian crude.",
+        ),
+        (
+            "en",
+            "The Treasury blacklisted a broker who arranged arms deals between Russia and "
+            "North Korea.",
+            "The US Treasury imposed sanctions on a middleman it accused of brokering weapons "
+            "sales from Pyongyang to Moscow.",
+        ),
+        (
+            "de",
+            "Die ukrainische Luftwaffe meldete den Abschuss von zwei nordkoreanischen "
+            "KN-23-Raketen über Kiew.",
+            "Zwei von Russland abgefeuerte KN-23 aus Nordkorea seien über Kiew zerstört worden, "
+            "teilte die ukrainische Luftwaffe mit.",
+        ),
+    ],
+)
+def test_one_speakers_restatement_with_few_shared_words_joins(profile, lang, first, again):
+    detector = Detector(profile)
+    a = _first(detector, first, lang, "a")
+    b = _first(detector, again, lang, "b")
+    assert a.speaker == b.speaker
+    assert b.statement_id == a.statement_id, b.evidence
+
+
+@pytest.mark.parametrize(
+    ("lang", "first", "other"),
+    [
+        # one weapon in common, but one claim dates and counts an event, the other not
+        (
+            "en",
+            "Russia fired at least 20 North Korean missiles at Ukrainian cities in January, "
+            "Ukraine's air force said.",
+            "The Ukrainian Air Force said North Korean missiles had hit Kharkiv.",
+        ),
+        # other weapons are another claim
+        (
+            "en",
+            "Kirby said North Korea had delivered infantry rockets and missiles to Wagner.",
+            "Kirby said North Korea had sent Russia ballistic missile launchers.",
+        ),
+        # a supply claim and a sanctions claim of one speaker
+        (
+            "en",
+            "The State Department said North Korea had shipped missiles to Russia.",
+            "The State Department designated two firms over North Korean missiles shipped "
+            "to Russia.",
+        ),
+    ],
+)
+def test_one_speakers_other_claims_stay_apart(profile, lang, first, other):
+    detector = Detector(profile)
+    a = _first(detector, first, lang, "a")
+    b = _first(detector, other, lang, "b")
+    assert b.statement_id != a.statement_id, b.evidence
+
+
+def test_same_facts_floor_comes_from_the_profile(profile):
+    assert profile.same_facts == 0.5 and "materiel.containers" in profile.carriers
+    assert "North Korea" in profile.coarse_speakers and "experts" in profile.coarse_speakers
+    assert StatementIndex.for_profile(profile).same_facts == 0.5
