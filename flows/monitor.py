@@ -40,11 +40,6 @@ from armswatch.tasks.models import (
 from armswatch.warehouse.db import RunInProgress, Warehouse
 from armswatch.warehouse.store import StaleStatements
 
-if process.IN_WORKER:
-    # A page worker is importing a script that starts a run at import: stop it
-    # here, before it polls anything or starts workers of its own.
-    raise RuntimeError(process.UNGUARDED_SCRIPT)
-
 
 @dataclass
 class CycleCounts:
@@ -494,6 +489,10 @@ def monitor(
     on_busy: str | None = None,
 ) -> CycleResult | State:
     """Poll every source once and store what is new: articles, versions, diffs and statements."""
+    if process.IN_WORKER:
+        # A page worker importing a script that starts a run at import: stop
+        # before anything is polled or written.
+        raise RuntimeError(process.UNGUARDED_SCRIPT)
     settings = Settings()
     library_logging(settings)
     late = lateness()

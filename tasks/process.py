@@ -147,6 +147,9 @@ UNGUARDED_SCRIPT = (
     'imported: put the code that starts it under `if __name__ == "__main__":`'
 )
 
+# How starting a worker fails when it dies before it has read its orders.
+_STARTS_FAILED = (BrokenPipeError, ConnectionResetError, EOFError)
+
 # A pool whose workers die this many times in a row before any page went through
 # is not meeting hostile pages: its workers cannot start.
 MAX_DEATHS_BEFORE_ANY_PAGE = 3
@@ -255,8 +258,16 @@ class WorkerPool:
     def submit(self, works: Sequence[Work]) -> Pending:
         """Start a batch on the workers."""
         chunks = [works[i : i + CHUNK_PAGES] for i in range(0, len(works), CHUNK_PAGES)]
-        pool = self._executor()
-        return Pending(self, chunks, [pool.submit(_work_chunk, chunk) for chunk in chunks])
+        futures: list[Future] = []
+        for chunk in chunks:
+            try:
+                futures.append(self._executor().submit(_work_chunk, chunk))
+            except _STARTS_FAILED:
+                # A worker that died while it started: the rest goes page by page.
+                broken: Future = Future()
+                broken.set_exception(BrokenProcessPool("a worker died as it started"))
+                futures.append(broken)
+        return Pending(self, chunks, futures)
 
     def _recover(self, chunks: list[Sequence[Work]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -266,7 +277,7 @@ class WorkerPool:
             try:
                 outcomes += _collected(self._executor().submit(_work_chunk, [work]).result())
                 self._pages_done += 1
-            except BrokenProcessPool:
+            except (BrokenProcessPool, *_STARTS_FAILED):
                 deaths += 1
                 if not self._pages_done and deaths >= MAX_DEATHS_BEFORE_ANY_PAGE:
                     raise RuntimeError(
