@@ -122,6 +122,7 @@ def analyse_document(
         resolution = find_speaker(
             sentence, sentence_turn, state.last_speaker, previous, lex, profile.window
         )
+        resolution.speaker = _named_before(resolution.speaker, state)
         if resolution.how in ("explicit", "attribution", "turn") and resolution.speaker:
             state.last_speaker = resolution.speaker
         if sentence_turn.question:
@@ -162,6 +163,21 @@ def _role_holder(profile: Profile, label: str, text: str) -> str | None:
         if holder:
             return holder
     return None
+
+
+def _named_before(speaker: str | None, state: _DocState) -> str | None:
+    """The full name a lone surname stands for when the document named that person earlier.
+
+    News names a person in full once ("Shin Won-sik said …") and by surname after
+    ("…, Shin told reporters"): both are one speaker.
+    """
+    if not speaker or " " in speaker:
+        return speaker
+    earlier = [c.speaker for _, c in reversed(state.statements)] + [state.last_speaker]
+    for name in earlier:
+        if name and name != speaker and name.split()[-1] == speaker:
+            return name
+    return speaker
 
 
 _SPACES = re.compile(r"\s+")
