@@ -177,7 +177,8 @@ FINGERPRINT: dict[str, str] = {
     "statement_sightings": """SELECT statement_id, article_id, version, sentence_index, sentence,
                                      speaker, stance, round(score, 6), lang
                               FROM statement_sightings""",
-    "statement_facts": "SELECT * FROM statement_facts",
+    "statement_facts": """SELECT statement_id, fact_index, weapon, quantity, unit, direction,
+                                 period FROM statement_facts""",
     "feed_entries": """SELECT source, entry_key, article_id, url, title, summary, published_at,
                               updated_at, lang FROM feed_entries""",
     "sources": "SELECT name, url, lang, etag, last_modified, body_hash FROM sources",
