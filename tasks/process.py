@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -230,6 +231,7 @@ class WorkerPool:
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
         self._pages_done = 0
+        self._recovering = threading.Lock()
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -270,6 +272,11 @@ class WorkerPool:
         return Pending(self, chunks, futures)
 
     def _recover(self, chunks: list[Sequence[Work]]) -> list[Outcome]:
+        # Two batches may find the pool broken at once: one rebuilds it at a time.
+        with self._recovering:
+            return self._retry_one_by_one(chunks)
+
+    def _retry_one_by_one(self, chunks: list[Sequence[Work]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         deaths = 1
         for work in (w for chunk in chunks for w in chunk):
