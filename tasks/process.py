@@ -15,6 +15,7 @@ not an interpreter start, and the workers share that memory with the server.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import threading
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from armswatch.tasks.analysis import DocumentAnalysis
 from armswatch.tasks.detect import Detector
@@ -128,12 +130,38 @@ def usable(pages: Sequence[FetchedPage]) -> list[FetchedPage]:
     return [p for p in pages if not p.not_modified and (p.body is not None or p.permanent)]
 
 
-def default_workers() -> int:
-    """One worker per core this process may run on."""
+def default_workers(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """One worker per core this process may use: its CPU affinity, less a container's CPU quota.
+
+    A container limited to 2 CPUs on a 32-core host sees all 32 in its
+    affinity; 32 workers there would share 2 CPUs and hold 32 copies of their
+    memory.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpus(cgroup)
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
+
+
+def _cgroup_cpus(root: Path) -> float | None:
+    """The CPUs a cgroup quota allows (cgroup v2 `cpu.max`, or v1's CFS files), if any."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return int(quota) / int(period)
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 # The worker's analyser, from the profile the pool was started with.

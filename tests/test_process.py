@@ -137,3 +137,24 @@ def test_a_script_that_starts_a_run_unguarded_gets_a_clear_error(tmp_path):
                               cwd=tmp_path)
     assert done.returncode != 0 and "finished" not in done.stdout
     assert 'under `if __name__ == "__main__":`' in done.stderr, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 2),
+        ({"cpu.max": "50000 100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+)
+def test_workers_follow_a_containers_cpu_quota(tmp_path, files, expected):
+    import os
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    cores = len(os.sched_getaffinity(0))
+    assert process.default_workers(tmp_path) == min(cores, expected or cores)
