@@ -27,7 +27,7 @@ from armswatch.flows.config import Settings, SourcesFile, load_sources
 from armswatch.tasks import diff, feeds, fetch, load, process, publish
 from armswatch.tasks.analysis import DocumentAnalysis
 from armswatch.tasks.detect import Detector
-from armswatch.tasks.http import HttpPolicy
+from armswatch.tasks.http import HostMemory, HttpPolicy
 from armswatch.tasks.models import (
     Detection,
     ExtractedText,
@@ -83,8 +83,10 @@ def http_policy(config: SourcesFile) -> HttpPolicy:
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE)
-def poll_feeds(sources: list[Source], wh: Warehouse, policy: HttpPolicy) -> list[FeedPoll]:
-    return feeds.poll_feeds(sources, load.read_feed_states(wh), policy)
+def poll_feeds(
+    sources: list[Source], wh: Warehouse, policy: HttpPolicy, memory: HostMemory | None = None
+) -> list[FeedPoll]:
+    return feeds.poll_feeds(sources, load.read_feed_states(wh), policy, memory=memory)
 
 
 @task(name="record-polls", cache_policy=NO_CACHE)
@@ -96,9 +98,10 @@ def record_polls(
 
 @task(name="fetch-articles", task_run_name="fetch-batch-{batch}", cache_policy=NO_CACHE)
 def fetch_articles(
-    requests: list[FetchRequest], policy: HttpPolicy, batch: int
+    requests: list[FetchRequest], policy: HttpPolicy, batch: int,
+    memory: HostMemory | None = None,
 ) -> list[FetchedPage]:
-    return fetch.fetch_pages(requests, policy)
+    return fetch.fetch_pages(requests, policy, memory=memory)
 
 
 @task(name="process-pages", task_run_name="process-batch-{batch}", cache_policy=NO_CACHE)
@@ -304,6 +307,7 @@ def start_batch(
     workers: process.WorkerPool | Detector,
     pieces: int,
     batch: int,
+    memory: HostMemory | None = None,
 ) -> InFlight:
     """Fetch a batch and hand its pages to the workers; returns while they work.
 
@@ -311,7 +315,7 @@ def start_batch(
     the cluster; on the run's own workers it is one task run.
     """
     now = datetime.now(UTC)
-    pages = fetch_articles(requests, policy, batch)
+    pages = fetch_articles(requests, policy, batch, memory)
     usable = process.usable(pages)
     previous = load.previous_versions(wh, [p.article_id for p in usable])
     by_id = {r.article_id: r for r in requests}
@@ -348,6 +352,7 @@ def process_due(
     recheck_all: bool = False,
     on_batch: Callable[[int, CycleCounts], None] | None = None,
     sources: list[str] | None = None,
+    memory: HostMemory | None = None,
 ) -> CycleCounts:
     """Fetch, extract, diff, detect and write every due article, one bounded batch at a time.
 
@@ -356,6 +361,7 @@ def process_due(
     batches are in memory at once.
     """
     logger = get_run_logger()
+    memory = memory if memory is not None else HostMemory()
     planned = load.plan_fetches(
         wh, datetime.now(UTC), settings.max_articles_per_run, (), recheck_all, delays, sources
     )
@@ -366,12 +372,12 @@ def process_due(
     done = 0
     seconds = [0.0] * len(process.STAGES)
     with page_workers(settings, identity) as workers:
-        ahead = start_batch(wh, batches[0], policy, workers, settings.chunks(), 1)
+        ahead = start_batch(wh, batches[0], policy, workers, settings.chunks(), 1, memory)
         for number in range(1, len(batches) + 1):
             current = ahead
             if number < len(batches):
                 ahead = start_batch(
-                    wh, batches[number], policy, workers, settings.chunks(), number + 1
+                    wh, batches[number], policy, workers, settings.chunks(), number + 1, memory
                 )
             identity = write_processed(wh, identity, current, counts, seconds, logger)
             done += len(current.pages)
@@ -443,7 +449,9 @@ def run_cycle(
     counts = CycleCounts()
     sources = [s for s in config.sources() if in_shard(s.name, settings.shard)]
     policy = http_policy(config)
-    polls = poll_feeds(sources, wh, policy)
+    # Politeness is owed per host across the whole run: polls and every batch.
+    memory = HostMemory()
+    polls = poll_feeds(sources, wh, policy, memory)
     new_entries = record_polls(wh, sources, polls, run_id)
     counts.feeds = len(polls)
     counts.feeds_failed = sum(1 for p in polls if p.error)
@@ -455,7 +463,9 @@ def run_cycle(
     delays = {s.name: s.min_delay_seconds for s in sources}
     # Articles go with their source, so two shards never fetch the same one.
     mine = [s.name for s in sources] if settings.shard else None
-    process_due(wh, identity, settings, policy, counts, delays, recheck_all, sources=mine)
+    process_due(
+        wh, identity, settings, policy, counts, delays, recheck_all, sources=mine, memory=memory
+    )
     return counts
 
 

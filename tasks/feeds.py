@@ -17,7 +17,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import courlan
 import feedparser
 
-from armswatch.tasks.http import HttpError, HttpPolicy, HttpRequest, HttpResponse, get_many
+from armswatch.tasks.http import (
+    HostMemory,
+    HttpError,
+    HttpPolicy,
+    HttpRequest,
+    HttpResponse,
+    get_many,
+)
 from armswatch.tasks.models import FeedEntry, FeedPoll, FeedState, Source
 
 log = logging.getLogger("armswatch.feeds")
@@ -39,6 +46,7 @@ def poll_feeds(
     states: Mapping[str, FeedState],
     policy: HttpPolicy,
     now: datetime | None = None,
+    memory: HostMemory | None = None,
 ) -> list[FeedPoll]:
     """Poll every source concurrently; one FeedPoll a source, in order, never an exception."""
     polled_at = now or datetime.now(UTC)
@@ -54,7 +62,7 @@ def poll_feeds(
                 accept=FEED_ACCEPT,
             )
         )
-    results = get_many(requests, policy)
+    results = get_many(requests, policy, memory=memory)
     polls = [
         _to_poll(source, states.get(source.name), result, polled_at)
         for source, result in zip(sources, results, strict=True)

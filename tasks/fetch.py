@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from armswatch.tasks.http import (
     Decision,
+    HostMemory,
     HttpError,
     HttpPolicy,
     HttpRequest,
@@ -37,6 +38,7 @@ def fetch_pages(
     policy: HttpPolicy,
     *,
     journal: list[Decision] | None = None,
+    memory: HostMemory | None = None,
 ) -> list[FetchedPage]:
     """Fetch every page concurrently within the policy; one FetchedPage a request, in order.
 
@@ -54,7 +56,7 @@ def fetch_pages(
         )
         for r in requests
     ]
-    results = get_many(http_requests, policy, journal=journal)
+    results = get_many(http_requests, policy, journal=journal, memory=memory)
     fetched_at = datetime.now(UTC)
     return [
         _to_page(request, result, fetched_at)

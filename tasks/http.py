@@ -515,11 +515,26 @@ class _Host:
     crawl_delay: float = 0.0
 
 
+@dataclass
+class HostMemory:
+    """What a run remembers of each host from one batch to the next.
+
+    A client lives for one batch, but politeness is owed across them: the delay
+    since the host's last request, its crawl delay, and its robots.txt, fetched
+    once a run rather than once a batch.
+    """
+
+    last_start: dict[str, float] = field(default_factory=dict)  # on the monotonic clock
+    crawl_delay: dict[str, float] = field(default_factory=dict)
+    robots: dict[str, RobotFileParser | None] = field(default_factory=dict)
+
+
 class HttpClient:
     """Polite, guarded async GETs; one instance a batch, used as an async context manager."""
 
-    def __init__(self, policy: HttpPolicy) -> None:
+    def __init__(self, policy: HttpPolicy, memory: HostMemory | None = None) -> None:
         self.policy = policy
+        self.memory = memory if memory is not None else HostMemory()
         self.journal: list[Decision] = []
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
@@ -636,7 +651,7 @@ class HttpClient:
             async with host.lock:
                 now = asyncio.get_running_loop().time()
                 slot = now if host.last_start is None else max(now, host.last_start + delay)
-                host.last_start = slot
+                host.last_start = self.memory.last_start[key] = slot
             self.journal.append(Decision("delay", str(url), key, delay, slot, slot - now))
             if slot > now:
                 await asyncio.sleep(slot - now)
@@ -696,7 +711,12 @@ class HttpClient:
     def _host(self, key: str) -> _Host:
         host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[key] = _Host(asyncio.Semaphore(self.policy.per_host_concurrency))
+            # The event loop's clock is the monotonic one, so times carry across batches.
+            host = self._hosts[key] = _Host(
+                asyncio.Semaphore(self.policy.per_host_concurrency),
+                last_start=self.memory.last_start.get(key),
+                crawl_delay=self.memory.crawl_delay.get(key, 0.0),
+            )
         return host
 
     def _decide(self, kind: str, url: str, seconds: float, reason: str) -> None:
@@ -707,11 +727,17 @@ class HttpClient:
 
     async def _require_robots_allow(self, url: httpx.URL) -> None:
         origin = f"{url.scheme}://{_host_key(url)}"
+        if origin in self.memory.robots:
+            parser = self.memory.robots[origin]
+            if parser is not None and not parser.can_fetch(self.policy.robots_token, str(url)):
+                raise DisallowedByRobots("disallowed by robots.txt")
+            return
         task = self._robots.get(origin)
         if task is None:
             # The first request for an origin fetches robots.txt; the rest await it.
             task = self._robots[origin] = asyncio.ensure_future(self._load_robots(url))
         parser = await asyncio.shield(task)
+        self.memory.robots[origin] = parser
         if parser is not None and not parser.can_fetch(self.policy.robots_token, str(url)):
             raise DisallowedByRobots("disallowed by robots.txt")
 
@@ -742,7 +768,10 @@ class HttpClient:
         parser.parse(response.body.decode("utf-8", "replace").splitlines())
         delay = parser.crawl_delay(self.policy.robots_token)
         if delay:
-            self._host(_host_key(url)).crawl_delay = min(float(delay), MAX_CRAWL_DELAY)
+            key = _host_key(url)
+            self._host(key).crawl_delay = self.memory.crawl_delay[key] = min(
+                float(delay), MAX_CRAWL_DELAY
+            )
         return parser
 
 
@@ -790,6 +819,7 @@ def get_many(
     policy: HttpPolicy,
     *,
     journal: list[Decision] | None = None,
+    memory: HostMemory | None = None,
 ) -> list[HttpResponse | HttpError]:
     """GET every request concurrently within the policy; one result a request, in order.
 
@@ -798,7 +828,7 @@ def get_many(
     """
 
     async def batch() -> list[HttpResponse | HttpError]:
-        client = HttpClient(policy)
+        client = HttpClient(policy, memory)
         try:
             async with client:
                 return await asyncio.gather(*(client.get_or_error(r) for r in requests))

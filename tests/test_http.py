@@ -33,6 +33,7 @@ from armswatch.tasks.http import (
     ConnectFailed,
     DecodingFailed,
     DisallowedByRobots,
+    HostMemory,
     HttpError,
     HttpPolicy,
     HttpRequest,
@@ -695,3 +696,31 @@ def test_tls_keeps_the_host_name_and_refuses_an_untrusted_certificate(tmp_path, 
     assert isinstance(result, TlsFailed)
     assert "CERTIFICATE_VERIFY_FAILED" in str(result)
     assert [d.kind for d in journal] == ["delay"]  # not retried
+
+
+# --- politeness across batches ---
+
+
+def test_politeness_and_robots_carry_from_one_batch_to_the_next(
+    replay_server, site_dir, local_policy
+):
+    """A run's batches each get a new client; the host's delay and robots.txt span them."""
+    (site_dir / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    for name in ("a", "b", "c", "d"):
+        (site_dir / name).write_text(name)
+    policy = replace(local_policy, min_delay_seconds=0.3)
+    memory = HostMemory()
+    journal: list = []
+    first = get_many([HttpRequest(replay_server.url(p)) for p in ("/a", "/b")], policy,
+                     journal=journal, memory=memory)
+    second = get_many([HttpRequest(replay_server.url(p)) for p in ("/c", "/private/d")], policy,
+                      journal=journal, memory=memory)
+    assert [r.status for r in first] == [200, 200]
+    assert second[0].status == 200 and isinstance(second[1], DisallowedByRobots)
+    assert replay_server.paths().count("/robots.txt") == 1
+    starts = sorted(d.at for d in journal if d.kind == "delay" and "robots" not in d.url)
+    assert all(b - a >= 0.3 - 1e-6 for a, b in pairwise(starts)), starts
+    # Without the run's memory, a new batch would start at once.
+    fresh: list = []
+    get_many([HttpRequest(replay_server.url("/c"))], policy, journal=fresh)
+    assert [d for d in fresh if d.kind == "delay"][0].waited == 0.0
