@@ -723,4 +723,4 @@ def test_politeness_and_robots_carry_from_one_batch_to_the_next(
     # Without the run's memory, a new batch would start at once.
     fresh: list = []
     get_many([HttpRequest(replay_server.url("/c"))], policy, journal=fresh)
-    assert [d for d in fresh if d.kind == "delay"][0].waited == 0.0
+    assert next(d for d in fresh if d.kind == "delay").waited == 0.0
