@@ -363,7 +363,7 @@ def process_due(
     logger = get_run_logger()
     memory = memory if memory is not None else HostMemory()
     planned = load.plan_fetches(
-        wh, datetime.now(UTC), settings.max_articles_per_run, (), recheck_all, delays, sources
+        wh, datetime.now(UTC), settings.max_articles_per_run, recheck_all, delays, sources
     )
     if not planned:
         return counts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,14 +117,13 @@ def plan_fetches(
     wh: Warehouse,
     now: datetime,
     limit: int,
-    exclude: Iterable[str] = (),
     recheck_all: bool = False,
     delays: Mapping[str, float | None] | None = None,
     sources: Sequence[str] | None = None,
 ) -> list[FetchRequest]:
-    """The next batch of articles to fetch, oldest obligations first; only of `sources` if given."""
+    """The articles a run fetches, oldest obligations first; only of `sources` if given."""
     with wh.connect(read_only=True) as con:
-        rows = store.due_articles(con, now, limit, exclude, recheck_all, sources)
+        rows = store.due_articles(con, now, limit, recheck_all, sources)
     delays = delays or {}
     return [FetchRequest(**row, min_delay_seconds=delays.get(row["source"])) for row in rows]
 

@@ -229,12 +229,10 @@ def due_articles(
     con: duckdb.DuckDBPyConnection,
     now: datetime,
     limit: int,
-    exclude: Iterable[str] = (),
     recheck_all: bool = False,
     sources: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Articles to fetch now: never fetched, announced as changed by a feed, or due a re-check."""
-    excluded = list(exclude)
     rows = con.execute(
         """
         SELECT a.article_id, a.canonical_url AS url, a.source, a.etag, a.last_modified,
@@ -249,7 +247,6 @@ def due_articles(
             FROM feed_entries GROUP BY article_id
         ) AS e USING (article_id)
         WHERE a.status IN ('pending', 'ok')
-          AND NOT list_contains($exclude, a.article_id)
           AND ($all_sources OR list_contains($sources, a.source))
           AND ($recheck_all
                OR a.next_check_at <= $now
@@ -259,7 +256,7 @@ def due_articles(
         LIMIT $limit
         """,
         {
-            "exclude": excluded, "now": now, "limit": limit, "recheck_all": recheck_all,
+            "now": now, "limit": limit, "recheck_all": recheck_all,
             "all_sources": sources is None, "sources": list(sources or []),
         },
     )
