@@ -36,6 +36,10 @@ _TITLE_BEFORE_NAME = re.compile(
     r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
     re.IGNORECASE,
 )
+_OF_BODY = re.compile(r"^\s*(?:of|from|at|for|with|in|von|vom|bei|aus)\s", re.IGNORECASE)
+# "…, sanktioniert von der EU", "was among those sanctioned by the EU": the agent
+# of a passive act is its speaker, whatever is named before.
+_AGENT = re.compile(r"^\s+(?:by|von|durch)\s+(?:the\s+|der\s+|dem\s+|den\s+)?$", re.IGNORECASE)
 _ARTICLE = re.compile(r"^\s*(?:(?:der|die|das|den|dem|des|ein|eine|einer)\s+)?$", re.IGNORECASE)
 _CJK_PARTICLES = {
     "ko": (("은", "는"), ("이", "가", "께서"), r"(?:의|에|에서|을|를|와|과|로|으로|에게|도)$"),
@@ -128,13 +132,24 @@ def _find_speaker(
         # The subject right before a reporting verb: "X said", "X has strongly
         # condemned", "X, the NSC spokesman, said"; a pronoun there is the last speaker.
         for verb in verbs:
+            agents = [
+                m for m in mentions if m.start > verb.end and _AGENT.match(gap(verb.end, m.start))
+            ]
+            if agents and verb is first_verb:
+                # "Kang Sun Nam was among those sanctioned by the EU": the agent acts.
+                return Resolution(agents[0].name, "explicit", verb)
             # The verb carries its own subject ("we have seen", "we assess"):
             # whatever follows is the object of what the pronoun's speaker saw.
             if from_anaphor() and any(
                 a.start == verb.start and a.end < verb.end for a in s.anaphors
             ):
                 return Resolution(from_anaphor(), "anaphor", verb)
-            before = [m for m in mentions if m.end <= verb.start and subject_gap(m.end, verb.start)]
+            before = [
+                m
+                for m in mentions
+                if m.end <= verb.start
+                and (subject_gap(m.end, verb.start) or _apposed(s.view, m, verb.start))
+            ]
             pronoun = [
                 a for a in s.anaphors if a.end <= verb.start and subject_gap(a.end, verb.start, 24)
             ]
@@ -204,7 +219,8 @@ def _find_speaker(
                 if 0 <= m.start - verb.end <= 60
                 and not re.search(r"[,;:]", gap(verb.end, m.start))
                 and (
-                    (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 12)
+                    # "…, said Kirby", "…, сказал журналистам Песков"
+                    (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 20)
                     or _SPOKESPERSON.match(gap(verb.end, m.start))
                     or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
                 )
@@ -220,8 +236,22 @@ def _find_speaker(
                     and m.end <= verb.end
                     and _ARTICLE.match(s.view[word_end : m.start])
                 ]
+            if not after:
+                # "…, заявил координатор Совета национальной безопасности Белого дома
+                # по стратегическим коммуникациям Джон Кирби.": a long title ends in
+                # the name that closes the sentence.
+                tail = [m for m in attributed if m.start > verb.end and not m.weak]
+                if (
+                    tail
+                    and not s.view[tail[-1].end :].strip(" .!?\"»”)")
+                    and tail[-1].start - verb.end <= 160
+                    and not re.search(r"[,;:]", gap(verb.end, tail[-1].start))
+                ):
+                    after = [tail[-1]]
             if after:
-                return Resolution(after[0].name, "explicit", verb)
+                # "…, заявил представитель областной прокуратуры Дмитрий Чубенко"
+                chain = [m for m in attributed if m.start >= after[0].start]
+                return Resolution(_titled(s, chain).name, "explicit", verb)
             # "…, fügte er hinzu": the pronoun may sit inside a separable verb.
             if country:
                 continue
@@ -238,7 +268,9 @@ def _find_speaker(
                 continue
             clause = re.split(r"[,;:]", s.view[: m.start])[-1]
             if len(clause.split()) <= 4 and not _PREPOSITION.search(clause):
-                return Resolution(_titled(s, mentions[i:]).name, "explicit", first_verb)
+                # Korean and Japanese put the name first ("존 커비 백악관 … 조정관은").
+                name = m if lex.verb_final else _titled(s, mentions[i:])
+                return Resolution(name.name, "explicit", first_verb)
         if any(a.start <= max(first_verb.start, 12) for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", first_verb)
     if turn.speaker:
@@ -251,18 +283,30 @@ def _find_speaker(
     return Resolution(None, "outlet", first_verb)
 
 
+def _apposed(view: str, m: Mention, verb_start: int) -> bool:
+    """Whether a name stands in apposition right before its verb: "Die Sprecherin des
+    Rats, Adrienne Watson, forderte …", "The NSC spokesman, John Kirby, said …"."""
+    return not view[m.end : verb_start].strip(" ,") and view[: m.start].rstrip().endswith(",")
+
+
 def _titled(s: Sentence, after: list[Mention]) -> Mention:
     """The speaker an attribution names: a person after the body they head.
 
     "по словам главы ГУР Кирилла Буданова", "according to NATO Secretary General
     Mark Rutte": the body is the title, the name that follows it speaks.
     """
-    chosen = after[0]
+    chosen, last_end = after[0], after[0].end
     for m in after[1:]:
-        between = s.view[chosen.end : m.start]
-        if m.weak or len(between.split()) > 2 or re.search(r"[,;:()\"«»]", between):
+        between = s.view[last_end : m.start]
+        if len(between.split()) > 2 or re.search(r"[,;:()\"«»]", between):
             break
-        chosen = m
+        if _OF_BODY.match(between):
+            # "John Kirby of the National Security Council": the body is where the
+            # person works, the person speaks.
+            break
+        last_end = m.end
+        if not m.weak:  # a country qualifies the body: "военной разведки Эстонии Андрес Таммик"
+            chosen = m
     return chosen
 
 

@@ -40,8 +40,9 @@ _CJK_UNITS = {"억": 1e8, "億": 1e8, "만": 1e4, "万": 1e4, "천": 1e3, "千":
 _NOT_A_COUNT = re.compile(
     r"\s?-?\s?(?:mm\b|мм|㎜|밀리|ミリ|millimet|Millimeter|km\b|kilomet|Kilometer|км|킬로|"
     r"%|percent|per cent|Prozent|процент|퍼센트|년|年|월|月|일\b|日|"
-    # Korean counters of occasions, countries, ships, hours: "10여 차례에 걸쳐"
-    r"여?\s?(?:차례|번|회|개국|척|시간|개월|주\b|곳))",
+    # Korean counters of occasions, rounds, countries, ships, hours: "10여 차례에
+    # 걸쳐", "1·2차 발사" (but "차량", vehicles, is counted)
+    r"(?:·\d+)*여?\s?(?:차례|차(?!량)|번|회|개국|척|시간|개월|주\b|곳))",
     re.IGNORECASE,
 )
 _UNIT_STOP = re.compile(
@@ -50,6 +51,12 @@ _UNIT_STOP = re.compile(
 _DATE_WORD = re.compile(
     r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
     r"oktober|dezember|январ|феврал|март|апрел|ма[йяе]|июн|июл|август|сентябр|октябр|ноябр|декабр)",
+    re.IGNORECASE,
+)
+# A day after its month is a date, not a count ("on January 2", "Jan. 30").
+_MONTH_BEFORE = re.compile(
+    r"(?<!\w)(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s$",
     re.IGNORECASE,
 )
 _VAGUE_BEFORE = re.compile(r"(?:^|\s)(?:более|свыше|около|почти|порядка|примерно|до)\s$")
@@ -79,6 +86,8 @@ def quantities_in(view: str, lang: str) -> list[tuple[float, int, int]]:
     for m in _NUMERIC.finditer(view):
         digits, sep, decimals, mult = m.groups()
         if not mult and _NOT_A_COUNT.match(view, m.end()):
+            continue
+        if not mult and len(digits) <= 2 and _MONTH_BEFORE.search(view, 0, m.start()):
             continue
         value = _parse_digits(digits, sep, decimals)
         if mult:
@@ -166,8 +175,10 @@ def _cjk_value(text: str) -> float:
 
 
 _MONTHS = {
-    "en": ["january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"],
+    # The agencies' abbreviations, with their dot: "on Jan. 2", "in Sept. 2023".
+    "en": [r"january|jan\.", r"february|feb\.", r"march|mar\.", r"april|apr\.", "may", "june",
+           "july", r"august|aug\.", r"september|sept?\.", r"october|oct\.", r"november|nov\.",
+           r"december|dec\."],
     "de": ["januar|jänner", "februar", "märz", "april", "mai", "juni", "juli", "august",
            "september", "oktober", "november", "dezember"],
     "ru": ["январ", "феврал", "март", "апрел", "ма[йяе]", "июн", "июл", "август",

@@ -197,6 +197,7 @@ def romanised(name: str) -> str:
 
 
 _SAME_NAME = 80  # rapidfuzz ratio of two romanised names of one person
+_LONE_SURNAME = 5  # letters a lone surname needs to stand for a full name ("Kim" does not)
 
 
 def speaker_key(speaker: str | None) -> str:
@@ -246,7 +247,9 @@ class StatementIndex:
         same_facts: float = 0.0,
         coarse_speakers: Iterable[str] = (),
         carriers: Iterable[str] = (),
+        evidence_topics: Iterable[str] = (),
         broader: Mapping[str, Iterable[str]] | None = None,
+        implies: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.threshold = threshold
         self.text_weight = text_weight
@@ -265,10 +268,13 @@ class StatementIndex:
         self._coarse = frozenset(speaker_key(s) for s in coarse_speakers)
         self._kinds = dict(kinds or {})
         self._carriers = frozenset(carriers)
+        self._evidence_topics = frozenset(evidence_topics)
         self._broader = {k: tuple(v) for k, v in (broader or {}).items()}
+        self._implies = {k: tuple(v) for k, v in (implies or {}).items()}
         self._materiel = frozenset(cid for cid, kind in (kinds or {}).items() if kind == "materiel")
         self._blocks: dict[str, str] = {}  # speaker key -> the block its statements share
-        self._romans: dict[str, tuple[int, list[str]]] = {}  # block -> tokens, by token count
+        self._romans: dict[str, tuple[int, str]] = {}  # block -> token count, romanised name
+        self._lone: dict[str, str] = {}  # romanised lone surname -> its block
         self._entries: list[_Entry] = []
         self._ids: dict[str, int] = {}  # statement_id → position of its entry
         self._postings: dict[tuple[str, str], list[int]] = {}
@@ -290,6 +296,7 @@ class StatementIndex:
             same_facts=profile.same_facts,
             coarse_speakers=profile.coarse_speakers,
             carriers=profile.carriers,
+            evidence_topics=profile.evidence_topics,
             broader={
                 cid: [
                     i
@@ -299,6 +306,7 @@ class StatementIndex:
                 for cid, concept in profile.concepts.items()
                 if concept.kind == "materiel"
             },
+            implies={cid: concept.implies for cid, concept in profile.concepts.items()},
         )
 
     def __len__(self) -> int:
@@ -324,9 +332,24 @@ class StatementIndex:
                 score = fuzz.ratio(name, other_name)
                 if score >= _SAME_NAME and score > best:
                     block, best = other, score
+            if block == speaker:
+                # "Пригожин" was seen alone before "Евгений Пригожин": one person.
+                block = self._lone.get(tokens[-1], speaker)
+        elif len(name) >= _LONE_SURNAME:
+            # A surname alone ("Пригожин опроверг …") is the person of that surname
+            # the index knows by full name, when it knows exactly one.
+            known = {
+                other
+                for other, (_, other_name) in self._romans.items()
+                if fuzz.ratio(name, other_name.split()[-1]) >= _SAME_NAME
+            }
+            if len(known) == 1:
+                block = known.pop()
+            elif not known:
+                self._lone.setdefault(name, speaker)
         self._blocks[speaker] = block
-        if block == speaker and len(tokens) >= 2:
-            self._romans[speaker] = (len(tokens), name)
+        if len(tokens) >= 2 and block not in self._romans:
+            self._romans[block] = (len(tokens), name)
         return block
 
     def add(self, statement_id: str, signature: Signature) -> None:
@@ -503,9 +526,11 @@ class StatementIndex:
         moves_a, moves_b = kinds(a, self._MOVES), kinds(b, self._MOVES)
         if moves_a and moves_b and not moves_a & moves_b:
             return False
-        if kinds(a, {"topic"}) != kinds(b, {"topic"}):
+        # How a claim is known ("satellite images show") is not what it claims: one
+        # restatement may cite the imagery, another not.
+        topics = kinds(a, {"topic"}) - self._evidence_topics
+        if topics != kinds(b, {"topic"}) - self._evidence_topics:
             return False
-        topics = kinds(a, {"topic"})
         periods_a = {k for k in a.features if k.startswith(("month:", "year:"))}
         periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
         if periods_a and periods_b and periods_a != periods_b:
@@ -532,8 +557,18 @@ class StatementIndex:
                 k for k in _core(s) if k in self._distinct_concepts or k.startswith("quantity:")
             )
 
+        def implied(concepts: frozenset[str]) -> set[str]:
+            # "Shells" is "munitions" said precisely: denying one denies the other.
+            out, pending = set(concepts), list(concepts)
+            while pending:
+                for up in self._implies.get(pending.pop(), ()):
+                    if up not in out:
+                        out.add(up)
+                        pending.append(up)
+            return out
+
         da, db = distinct(a), distinct(b)
-        return da <= db or db <= da
+        return da <= implied(db) or db <= implied(da)
 
 
 def _core(signature: Signature) -> frozenset[str]:

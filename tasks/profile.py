@@ -260,6 +260,7 @@ class Profile:
     same_facts: float
     coarse_speakers: tuple[str, ...]
     carriers: tuple[str, ...]
+    evidence_topics: tuple[str, ...]
     distinct_kinds: tuple[str, ...]
     weights: dict[str, float]
     ignored_kinds: frozenset[str]
@@ -343,6 +344,7 @@ class Profile:
             materiel_conflict=float(identity.get("materiel_conflict", 1.0)),
             same_facts=float(identity.get("same_facts", 0.0)),
             carriers=tuple(identity.get("carriers", ())),
+            evidence_topics=tuple(identity.get("evidence_topics", ())),
             coarse_speakers=tuple(
                 sorted(
                     {

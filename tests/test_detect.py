@@ -777,6 +777,61 @@ def test_shares_and_korean_counters_in_identity(detector):
     assert share.statement_id != half.statement_id
 
 
+# ------------------------------------------- issue 3, third round: who speaks in longer forms
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker", "stance"),
+    [
+        # a person "of" a body speaks, not the body
+        ("en", "North Korea has shipped artillery rockets to Russia, according to Anna Berg of "
+         "the Swedish defence ministry.", "Anna Berg", "assert"),
+        # the agent of a passive act
+        ("en", "Two North Korean generals were among those sanctioned by Canada for arms "
+         "transfers to Russia.", "Canada", "demand"),
+        # after the verb: a body and then its spokesperson, a long title, "told reporters"
+        ("ru", "Северная Корея передала России ракеты, заявил представитель военной разведки "
+         "Эстонии Андрес Таммик.", "Андрес Таммик", "assert"),
+        ("ru", "КНДР передала России снаряды, заявил заместитель директора департамента "
+         "международной безопасности министерства иностранных дел Литвы Йонас Петраускас.",
+         "Йонас Петраускас", "assert"),
+        ("ru", "КНДР продолжает поставлять России снаряды, сказал журналистам Джон Кирби.",
+         "John Kirby", "assert"),
+        # a German name in apposition to its title
+        ("de", "Der Sprecher des Außenministeriums, Martin Vogel, verurteilte die Lieferung "
+         "nordkoreanischer Raketen an Russland.", "Martin Vogel", "condemn"),
+        # a lone Russian surname before a strong verb; verbs of conclusion
+        ("ru", "Бурмистров опроверг сообщения о закупках снарядов в КНДР.", "Бурмистров", "deny"),
+        ("ru", "Группа экспертов ООН пришла к выводу, что КНДР передала России баллистические "
+         "ракеты.", "UN Panel of Experts", "assert"),
+        ("de", "Das Verteidigungsministerium in Tokio geht in seinem Bericht davon aus, dass "
+         "Nordkorea Russland Granaten geliefert hat.", "Japan", "assert"),
+        # denials by "no intention" and "no evidence", verb-final and after a neutral verb
+        ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.", "North Korea",
+         "deny"),
+        ("ru", "Захарова заявила, что Вашингтон не представил доказательств поставок оружия из "
+         "КНДР.", "Maria Zakharova", "deny"),
+    ],
+)  # fmt: skip
+def test_issue3_longer_speaker_forms(detector, lang, text, speaker, stance):
+    found = _one(detector, text, lang)
+    assert (found.speaker, found.stance) == (speaker, stance)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "The missile Russia fired at Kharkiv on January 2 was a North Korean KN-23, "
+         "Chubenko said."),
+        ("en", "The missile that hit the city on Jan. 30 was North Korean, prosecutors said, "
+         "and Pyongyang had sent it to Russia."),
+        ("ko", "국정원에 따르면 북한은 1·2차 발사에 쓰인 발사체 자료를 러시아에 넘겼다."),
+    ],
+)  # fmt: skip
+def test_days_and_rounds_are_not_counts(detector, lang, text):
+    assert json.loads(_one(detector, text, lang).signature)["quantities"] == {}
+
+
 # ---------------------------------------------------------------- two phases: analyse, resolve
 
 

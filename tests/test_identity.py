@@ -254,6 +254,36 @@ def test_outlet_voice_stays_in_its_language(profile):
             "Zwei von Russland abgefeuerte KN-23 aus Nordkorea seien über Kiew zerstört worden, "
             "teilte die ukrainische Luftwaffe mit.",
         ),
+        # one denial of "shells" and of "munitions"
+        (
+            "en",
+            "Lavrov denied that Russia had bought artillery shells from North Korea.",
+            "Sergei Lavrov rejected reports of North Korean munitions supplies to Russia as "
+            "lies.",
+        ),
+        # one restatement cites the imagery, the other not
+        (
+            "en",
+            "Satellite images show North Korean containers moving by rail to Russia, the "
+            "Royal United Services Institute said.",
+            "North Korea is sending Russia munitions in containers by rail, according to RUSI.",
+        ),
+        # arms talks, in other words
+        (
+            "en",
+            "Arms negotiations between Pyongyang and Moscow are moving ahead, Adrienne Watson "
+            "said.",
+            "According to Adrienne Watson, talks on North Korean weapons sales to Russia are "
+            "advancing.",
+        ),
+        # a date given as "Jan. 2" and as "January 2"
+        (
+            "en",
+            "The missile Russia fired at Zaporizhzhia on Jan. 6 was a North Korean KN-23, "
+            "Yuriy Malashko said.",
+            "Yuriy Malashko said a North Korean KN-23 had been fired by Russia at "
+            "Zaporizhzhia on January 6.",
+        ),
     ],
 )
 def test_one_speakers_restatement_with_few_shared_words_joins(profile, lang, first, again):
@@ -294,6 +324,27 @@ def test_one_speakers_other_claims_stay_apart(profile, lang, first, other):
     a = _first(detector, first, lang, "a")
     b = _first(detector, other, lang, "b")
     assert b.statement_id != a.statement_id, b.evidence
+
+
+def test_a_lone_surname_is_the_person_the_index_knows_by_full_name(profile):
+    detector = Detector(profile)
+    full = _first(
+        detector, "Евгений Пригожин опроверг сообщения о поставках оружия из КНДР.", "ru", "a"
+    )
+    lone = _first(detector, "Пригожин опроверг сообщения о поставках оружия из КНДР.", "ru", "b")
+    assert lone.speaker == "Пригожин" and lone.statement_id == full.statement_id
+    # and the other way round, with another person
+    detector = Detector(profile)
+    lone = _first(detector, "Бурмистров опроверг сообщения о закупках снарядов в КНДР.", "ru")
+    full = _first(
+        detector, "Олег Бурмистров опроверг сообщения о закупках снарядов в КНДР.", "ru", "b"
+    )
+    assert full.statement_id == lone.statement_id
+    # a surname of two known people is neither
+    index = StatementIndex(0.5)
+    index.block("yevgeny kimura")
+    index.block("sergei kimura")
+    assert index.block("kimura") == "kimura"
 
 
 def test_same_facts_floor_comes_from_the_profile(profile):
