@@ -103,6 +103,12 @@ VARIANTS = {
     "bare_extraction(no comments, no metadata, fast)": _bare(
         include_comments=False, with_metadata=False, fast=True
     ),
+    "bare_extraction(no comments, no metadata, fast, precision)": _bare(
+        include_comments=False, with_metadata=False, fast=True, favor_precision=True
+    ),
+    "bare_extraction(no comments, no metadata, fast, no tables)": _bare(
+        include_comments=False, with_metadata=False, fast=True, include_tables=False
+    ),
     "extract(fast=True)": lambda h, u: trafilatura.extract(h, fast=True),
     "armswatch extract_page (decode + above + language)": _armswatch_page,
 }

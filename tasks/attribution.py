@@ -119,6 +119,64 @@ def _find_speaker(
             and not _PASSIVE.search(text)
         )
 
+    def inverted(verb: Verb, candidates: list[Mention]) -> Mention | None:
+        """The subject after a verb in inverted order: "…, said John Kirby"."""
+        head = s.view[: verb.start].rstrip()
+        after = [
+            m for m in candidates
+            if 0 <= m.start - verb.end <= 60
+            and not re.search(r"[,;:]", gap(verb.end, m.start))
+            and (
+                # "…, said Kirby", "…, сказал журналистам Песков"
+                (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 20)
+                or _SPOKESPERSON.match(gap(verb.end, m.start))
+                or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
+            )
+        ]  # fmt: skip
+        if not after and lex.lang == "de" and head.endswith((",", '"', "»", "“", "—", "-")):
+            # "…, teilte die ukrainische Luftwaffe mit": the subject inside a
+            # separable verb.
+            word_end = verb.start + len(s.view[verb.start : verb.end].split()[0])
+            after = [
+                m
+                for m in candidates
+                if word_end <= m.start
+                and m.end <= verb.end
+                and _ARTICLE.match(s.view[word_end : m.start])
+            ]
+        if not after:
+            # "…, заявил координатор Совета национальной безопасности Белого дома
+            # по стратегическим коммуникациям Джон Кирби.": a long title ends in
+            # the name that closes the sentence.
+            tail = [m for m in candidates if m.start > verb.end and not m.weak]
+            if (
+                tail
+                and not s.view[tail[-1].end :].strip(" .!?\"»”)")
+                and tail[-1].start - verb.end <= 160
+                and not re.search(r"[,;:]", gap(verb.end, tail[-1].start))
+            ):
+                after = [tail[-1]]
+        if not after:
+            return None
+        # "…, заявил представитель областной прокуратуры Дмитрий Чубенко"
+        return _titled(s, [m for m in candidates if m.start >= after[0].start])
+
+    def closing_attribution() -> tuple[Mention, Verb] | None:
+        """A named speaker in inverted order that closes the sentence: "Der Geheimdienst
+        registriere …, sagte Präsident Selenskyj im Parlament", "…, said Kirby on Monday"."""
+        for verb in reversed(verbs):
+            rest = s.view[verb.end :].rstrip(" .!?\"»”)")
+            if (
+                verb.strong
+                or not s.view[: verb.start].rstrip().endswith((",", '"', "»", "“", "—"))
+                or re.search(r"[,;:]", rest)
+                or len(rest.split()) > 8
+            ):
+                continue
+            named = inverted(verb, [m for m in s.mentions if not m.possessive and not m.weak])
+            return (named, verb) if named else None
+        return None
+
     def from_anaphor() -> str | None:
         # Inside a transcript turn everything is the turn speaker's own words.
         return turn.speaker or last_speaker
@@ -162,6 +220,10 @@ def _find_speaker(
                         country = Resolution(name, "explicit", verb)
                         countries.append(country)
                     continue
+                if not verb.strong and (closing := closing_attribution()):
+                    # What precedes is the reported clause, its subject not the speaker:
+                    # who reports it closes the sentence.
+                    return Resolution(closing[0].name, "explicit", closing[1])
                 return Resolution(name, "explicit", verb)
             if country:
                 continue
@@ -214,44 +276,9 @@ def _find_speaker(
             head = s.view[: verb.start].rstrip()
             if not head.endswith((",", '"', "»", "“", "—", "-")) and lex.lang != "de":
                 continue
-            after = [
-                m for m in attributed
-                if 0 <= m.start - verb.end <= 60
-                and not re.search(r"[,;:]", gap(verb.end, m.start))
-                and (
-                    # "…, said Kirby", "…, сказал журналистам Песков"
-                    (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 20)
-                    or _SPOKESPERSON.match(gap(verb.end, m.start))
-                    or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
-                )
-            ]  # fmt: skip
-            if not after and lex.lang == "de" and head.endswith((",", '"', "»", "“", "—", "-")):
-                # "…, teilte die ukrainische Luftwaffe mit": the subject inside a
-                # separable verb.
-                word_end = verb.start + len(s.view[verb.start : verb.end].split()[0])
-                after = [
-                    m
-                    for m in attributed
-                    if word_end <= m.start
-                    and m.end <= verb.end
-                    and _ARTICLE.match(s.view[word_end : m.start])
-                ]
-            if not after:
-                # "…, заявил координатор Совета национальной безопасности Белого дома
-                # по стратегическим коммуникациям Джон Кирби.": a long title ends in
-                # the name that closes the sentence.
-                tail = [m for m in attributed if m.start > verb.end and not m.weak]
-                if (
-                    tail
-                    and not s.view[tail[-1].end :].strip(" .!?\"»”)")
-                    and tail[-1].start - verb.end <= 160
-                    and not re.search(r"[,;:]", gap(verb.end, tail[-1].start))
-                ):
-                    after = [tail[-1]]
-            if after:
-                # "…, заявил представитель областной прокуратуры Дмитрий Чубенко"
-                chain = [m for m in attributed if m.start >= after[0].start]
-                return Resolution(_titled(s, chain).name, "explicit", verb)
+            found = inverted(verb, attributed)
+            if found:
+                return Resolution(found.name, "explicit", verb)
             # "…, fügte er hinzu": the pronoun may sit inside a separable verb.
             if country:
                 continue

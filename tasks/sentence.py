@@ -438,6 +438,9 @@ _SPEECH = re.compile(
     r"опроверг|отверг|осуди|обвини|призва|потребова|назва)",
     re.IGNORECASE,
 )
+_PLACE_BEFORE = re.compile(
+    r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|from|near)\s+$", re.IGNORECASE
+)
 _SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
 
 
@@ -460,6 +463,8 @@ def _surnames(
             continue
         if m.start(1) == 0 and m.group(1).endswith("s") and m.group(1)[1:].islower():
             continue  # "Officials said", "Analysts say"
+        if _PLACE_BEFORE.search(view, 0, m.start(1)):
+            continue  # "на саммите в Апулии осудили": a place, not a person
         start, end = m.span(1)
         # Overlapping or right after a known name, it is that name's last word
         # ("Defense Minister Shin Won-sik said").

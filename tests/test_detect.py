@@ -806,6 +806,12 @@ def test_shares_and_korean_counters_in_identity(detector):
          "ракеты.", "UN Panel of Experts", "assert"),
         ("de", "Das Verteidigungsministerium in Tokio geht in seinem Bericht davon aus, dass "
          "Nordkorea Russland Granaten geliefert hat.", "Japan", "assert"),
+        # the speaker closing the sentence reports what precedes it; a place is no surname
+        ("de", "Der estnische Militärgeheimdienst sehe nicht nur Granatenlieferungen aus "
+         "Nordkorea an Russland, sondern auch Raketen, sagte Verteidigungsminister Hanno Pevkur "
+         "im Parlament.", "Hanno Pevkur", "assert"),
+        ("ru", "Лидеры Евросоюза на саммите в Брюсселе осудили поставки северокорейских ракет "
+         "России.", "European Union", "condemn"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
         ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.", "North Korea",
          "deny"),
