@@ -220,7 +220,7 @@ def _find_speaker(
                         country = Resolution(name, "explicit", verb)
                         countries.append(country)
                     continue
-                if not verb.strong and (closing := closing_attribution()):
+                if verb.stance == "assert" and (closing := closing_attribution()):
                     # What precedes is the reported clause, its subject not the speaker:
                     # who reports it closes the sentence.
                     return Resolution(closing[0].name, "explicit", closing[1])

@@ -433,8 +433,9 @@ _PRONOUNS = frozenset("i you he she it we they он она оно мы они я
 _SPEECH = re.compile(
     r"(?:said|says|told|tells|added|stated|noted|warned|claimed|wrote|argued|insisted|stressed|"
     r"заяви|сказа|отмети|добави|сообщи|подчеркну|написа|утвержда|"
-    # Russian surnames decline, so a capitalised word before a strong verb is a
-    # person far more often than in English ("Apulia condemned").
+    # Strong verbs too ("Austin condemned", "Пригожин опроверг"); a place before
+    # them is ruled out by its preposition ("meeting in Apulia condemned").
+    r"condemned|denied|rejected|dismissed|accused|urged|called on|"
     r"опроверг|отверг|осуди|обвини|призва|потребова|назва)",
     re.IGNORECASE,
 )
@@ -442,6 +443,7 @@ _PLACE_BEFORE = re.compile(
     r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|from|near)\s+$", re.IGNORECASE
 )
 _SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
+_SURNAME_AFTER = re.compile(rf"\s+({_TOKEN})(?=\s*(?:[,.;:!?]|$|\s[a-zа-яё]))")
 
 
 def _surnames(
@@ -459,6 +461,9 @@ def _surnames(
         if not _SPEECH.match(view, verb.start):
             continue  # "Imagery shows", "Evidence suggests": not a person speaking
         m = _SURNAME.search(view, max(0, verb.start - 40), verb.start)
+        if not m and view[: verb.start].rstrip().endswith((",", '"', "»", "“", "—")):
+            # Inverted after the reported words: "…, заявил Пригожин", "…, said Austin."
+            m = _SURNAME_AFTER.match(view, verb.end)
         if not m or m.group(1) in _NOT_A_NAME or m.group(1).casefold() in _PRONOUNS:
             continue
         if m.start(1) == 0 and m.group(1).endswith("s") and m.group(1)[1:].islower():

@@ -32,6 +32,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()[:32]
 
 
+# Titles before a name that simplemma takes for the end of a sentence ("Pentagon
+# press secretary Brig. Gen. Pat Ryder said", "Adm. John Kirby").
+_TITLE_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?:Adm|Brig|Gen|Col|Lt|Maj|Capt|Cmdr|Sgt|Gov|Sen|Rep|Amb|Sec|Prof|Dr|Mr|Mrs|Ms|"
+    r"Rev|Hon|St|Vice Adm|ген|полк|г-н|г-жа)\.$"
+)
+
+
 def split_sentences(text: str, lang: str | None = None) -> list[str]:
     """Sentences of a text in reading order; lines are never joined across a line break."""
     sentences: list[str] = []
@@ -40,11 +48,20 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
         line = line.strip()
         if not line:
             continue
+        pending = ""
         for chunk in simplemma.split_sentences(line, lang=simplemma_lang):
             for sentence in _CJK_STOP.split(chunk):
                 sentence = _SPACE.sub(" ", sentence).strip()
-                if sentence:
-                    sentences.append(sentence)
+                if not sentence:
+                    continue
+                sentence = f"{pending} {sentence}" if pending else sentence
+                if _TITLE_ABBREVIATION.search(sentence):
+                    pending = sentence
+                    continue
+                pending = ""
+                sentences.append(sentence)
+        if pending:
+            sentences.append(pending)
     return sentences
 
 

@@ -584,14 +584,14 @@ def test_detect_documents_contract(profile):
             "ru",
             "В МИД КНДР заявили, что Пхеньян не ведет и не собирается вести торговлю оружием "
             "с Москвой.",
-            "North Korea",
+            "North Korean Foreign Ministry",
             "deny",
         ),
         (
             "en",
             "Japan's foreign ministry expressed deep disappointment at Russia's veto, which "
             "ended the UN panel monitoring sanctions on North Korea.",
-            "Japan",
+            "Japanese Foreign Ministry",
             "condemn",
         ),
         (
@@ -715,7 +715,8 @@ def test_workers_with_weapons_are_still_a_statement(detector):
          "showed containers moving from North Korea to Russia.",
          "Center for Strategic and International Studies", "assert"),
         ("de", "Pjöngjang wies den MSMT-Bericht als Fälschung zurück.", "North Korea", "deny"),
-        ("ko", "북한 외무성은 MSMT 보고서가 날조된 것이라고 비난했다.", "North Korea", "deny"),
+        ("ko", "북한 외무성은 MSMT 보고서가 날조된 것이라고 비난했다.",
+         "North Korean Foreign Ministry", "deny"),
         ("en", "Sikorski said Poland would push for sanctions over North Korean missiles sent "
          "to Russia.", "Sikorski", "demand"),
     ],
@@ -805,16 +806,31 @@ def test_shares_and_korean_counters_in_identity(detector):
         ("ru", "Группа экспертов ООН пришла к выводу, что КНДР передала России баллистические "
          "ракеты.", "UN Panel of Experts", "assert"),
         ("de", "Das Verteidigungsministerium in Tokio geht in seinem Bericht davon aus, dass "
-         "Nordkorea Russland Granaten geliefert hat.", "Japan", "assert"),
-        # the speaker closing the sentence reports what precedes it; a place is no surname
+         "Nordkorea Russland Granaten geliefert hat.", "Japanese Ministry of Defense", "assert"),
+        # a title abbreviation does not end the sentence; a lone surname after the verb
+        ("en", '"North Korea has sent Russia more shells," Pentagon press secretary Brig. Gen. '
+         'Pat Ryder said.', "Pat Ryder", "assert"),
+        ("ru", "КНДР не поставляла «Вагнеру» никакого оружия, заявил Пригожин.", "Пригожин",
+         "deny"),
+        # ministries and the Joint Chiefs are speakers of their own
+        ("ko", "국방부는 북한이 러시아에 포탄을 보냈다고 밝혔다.",
+         "South Korean Ministry of National Defense", "assert"),
+        ("ko", "합참은 북한이 러시아에 240㎜ 방사포를 보냈다고 밝혔다.", "Joint Chiefs of Staff",
+         "assert"),
+        ("en", "North Korea's defence ministry denied selling shells to Russia.",
+         "North Korean Ministry of National Defence", "deny"),
+        # the speaker closing the sentence reports what precedes it, whatever the verb
+        # before; a place is no surname
+        ("ru", "Поставки оружия из КНДР в МИД России считают выдумкой, заявила Мария Захарова.",
+         "Maria Zakharova", "deny"),
         ("de", "Der estnische Militärgeheimdienst sehe nicht nur Granatenlieferungen aus "
          "Nordkorea an Russland, sondern auch Raketen, sagte Verteidigungsminister Hanno Pevkur "
          "im Parlament.", "Hanno Pevkur", "assert"),
         ("ru", "Лидеры Евросоюза на саммите в Брюсселе осудили поставки северокорейских ракет "
          "России.", "European Union", "condemn"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
-        ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.", "North Korea",
-         "deny"),
+        ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.",
+         "North Korean Foreign Ministry", "deny"),
         ("ru", "Захарова заявила, что Вашингтон не представил доказательств поставок оружия из "
          "КНДР.", "Maria Zakharova", "deny"),
     ],
@@ -831,7 +847,7 @@ def test_issue3_longer_speaker_forms(detector, lang, text, speaker, stance):
          "Chubenko said."),
         ("en", "The missile that hit the city on Jan. 30 was North Korean, prosecutors said, "
          "and Pyongyang had sent it to Russia."),
-        ("ko", "국정원에 따르면 북한은 1·2차 발사에 쓰인 발사체 자료를 러시아에 넘겼다."),
+        ("ko", "국정원에 따르면 북한은 1·2차 선적에서 포탄을 러시아에 넘겼다."),
     ],
 )  # fmt: skip
 def test_days_and_rounds_are_not_counts(detector, lang, text):
