@@ -239,6 +239,14 @@ def _find_speaker(
         topics = [m for m, role in roles if role == "topic"]
         subjects = [m for m, role in roles if role == "subject" and not m.weak]
         named = [m for m in topics if not m.weak]
+        closing = [
+            m for m in subjects if anchor and 0 <= anchor.start - m.end <= 8 and m.start > 0
+        ]
+        if closing:
+            # "정부는 … 제재를 부과한다고 외교부가 밝혔다": the subject of the closing
+            # verb reports what the topic before it did, and that act is its stance.
+            acts = [v for v in verbs if v.strong and v.end <= closing[-1].start]
+            return Resolution(closing[-1].name, "explicit", acts[-1] if acts else anchor)
         if named:
             return Resolution(_subject(s, mentions, named[0]), "explicit", anchor)
         if subjects and anchor:
@@ -368,12 +376,13 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
     anchor = r.anchor
     if anchor and anchor.strong:
         if (
-            anchor.stance == "condemn"
+            anchor.stance in ("condemn", "assert")
             and "claim" in s.kinds
             and any(hit.label == "deny" for hit in s.cues)
         ):
-            # Denouncing a report as fabricated denies it ("…보고서가 날조된
-            # 것이라고 비난했다", "denounced the report as a fabrication").
+            # Denouncing a report as fabricated, or holding it to be gossip, denies
+            # it ("…보고서가 날조된 것이라고 비난했다", "denounced the report as a
+            # fabrication", "… не более чем сплетни, считает Пригожин").
             return "deny"
         return anchor.stance
     strong = [v for v in s.verbs if v.strong]

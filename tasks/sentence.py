@@ -382,11 +382,34 @@ _KO_NOT_A_NAME = frozenset(
 )
 
 
+# Foreign names in Hangul before their title: "데이비드 래미 영국 외무장관은",
+# "부다노우 우크라이나 국방정보총국장은", "우드 차석대사에 따르면".
+_KO_FOREIGN_TITLED = re.compile(
+    r"(?<![가-힣])((?:[가-힣]{2,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
+    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|위원장)"
+    r"(?:은|는|이|가|에 따르면)(?![가-힣])"
+)
+# The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
+_KO_NOT_A_NAME_END = re.compile(
+    r"(?:부|청|처|원|성|국|관|단|회|군|측|에서|의|에|을|를|도|와|과|로)$"
+)
+
+
 def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     found = []
     for m in _KO_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
         if name in _KO_NOT_A_NAME or any(a < end and start < b for a, b in taken):
+            continue
+        found.append(Mention(name, start, end, False, False))
+        taken = [*taken, (start, end)]
+    for m in _KO_FOREIGN_TITLED.finditer(view):
+        name, start, end = m.group(1), m.start(1), m.end(1)
+        words = name.split()
+        if (
+            any(w in _KO_NOT_A_NAME or _KO_NOT_A_NAME_END.search(w) for w in words)
+            or any(a < end and start < b for a, b in taken)
+        ):
             continue
         found.append(Mention(name, start, end, False, False))
     return found
@@ -435,8 +458,8 @@ _SPEECH = re.compile(
     r"заяви|сказа|отмети|добави|сообщи|подчеркну|написа|утвержда|"
     # Strong verbs too ("Austin condemned", "Пригожин опроверг"); a place before
     # them is ruled out by its preposition ("meeting in Apulia condemned").
-    r"condemned|denied|rejected|dismissed|accused|urged|called on|"
-    r"опроверг|отверг|осуди|обвини|призва|потребова|назва)",
+    r"condemned|denied|rejected|dismissed|accused|urged|called on|responded|replied|"
+    r"опроверг|отверг|осуди|обвини|призва|потребова|назва|счита|ответи)",
     re.IGNORECASE,
 )
 _PLACE_BEFORE = re.compile(

@@ -828,6 +828,18 @@ def test_shares_and_korean_counters_in_identity(detector):
          "im Parlament.", "Hanno Pevkur", "assert"),
         ("ru", "Лидеры Евросоюза на саммите в Брюсселе осудили поставки северокорейских ракет "
          "России.", "European Union", "condemn"),
+        # Hangul names before their title; a closing subject reports the act before it
+        ("ko", "데이비드 래미 영국 외무장관은 러시아가 북한이 보낸 무기의 대가를 석유로 "
+         "치르고 있다고 말했다.", "데이비드 래미", "assert"),
+        ("ko", "한국 정부는 북러 무기 거래에 가담한 러시아 선박에 독자 제재를 부과한다고 "
+         "외교부가 밝혔다.", "South Korean Foreign Ministry", "demand"),
+        # "nach Worten von"; holding the reports to be gossip denies them
+        ("de", "Nordkorea hat Russland nach Worten von Präsident Wolodymyr Selenskyj 1,5 Millionen "
+         "Granaten geliefert.", "Volodymyr Zelensky", "assert"),
+        ("ru", "Поставки оружия из КНДР для «Вагнера» — не более чем сплетни и домыслы, считает "
+         "Пригожин.", "Пригожин", "deny"),
+        ("de", "US-Außenminister Antony Blinken sagte, Russland wolle Nordkorea Satellitentechnik "
+         "zur Verfügung stellen.", "Antony Blinken", "assert"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
         ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.",
          "North Korean Foreign Ministry", "deny"),
@@ -838,6 +850,26 @@ def test_shares_and_korean_counters_in_identity(detector):
 def test_issue3_longer_speaker_forms(detector, lang, text, speaker, stance):
     found = _one(detector, text, lang)
     assert (found.speaker, found.stance) == (speaker, stance)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "Any arms deal between North Korea and Russia would violate Security Council "
+         "resolutions, a State Department spokesman said."),
+        ("de", "Jede Waffenlieferung Nordkoreas an Russland wäre ein Verstoß gegen "
+         "UN-Resolutionen, sagte ein Sprecher des Auswärtigen Amts."),
+        ("ko", "통일부는 북한과 러시아 간 어떤 무기 거래도 안보리 결의 위반이 될 것이라고 "
+         "강조했다."),
+    ],
+)  # fmt: skip
+def test_the_law_on_any_transfer_is_not_a_claim_whoever_states_it(detector, lang, text):
+    assert detector.detect("doc", text, lang) == []
+
+
+def test_denying_any_transfer_is_still_a_denial(detector):
+    found = _one(detector, "Both Moscow and Pyongyang deny any arms transfers between them.", "en")
+    assert found.stance == "deny"
 
 
 @pytest.mark.parametrize(
