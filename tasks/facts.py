@@ -26,6 +26,12 @@ NUMBER_WORDS = {
     "один": 1, "одна": 1, "одну": 1, "одного": 1, "два": 2, "две": 2, "двух": 2, "три": 3,
     "трех": 3, "трёх": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8,
     "девять": 9, "десять": 10,
+    # tens, and one and a half ("полтора миллиона", "eineinhalb Millionen", "сорок процентов")
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60, "siebzig": 70,
+    "achtzig": 80, "neunzig": 90, "anderthalb": 1.5, "eineinhalb": 1.5,
+    "двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "шестьдесят": 60,
+    "семьдесят": 70, "восемьдесят": 80, "девяносто": 90, "полтора": 1.5, "полутора": 1.5,
 }  # fmt: skip
 _DIGITS = r"\d{1,3}(?:(?:,|\.|\u00a0|\u202f| )\d{3})+(?![\d])|\d+"
 _MULT_WORDS = "|".join(sorted((re.escape(k) for k in MULTIPLIERS), key=len, reverse=True))
@@ -136,11 +142,13 @@ _FRACTIONS = {
     ],
     "ja": [(r"3分の2", 67), (r"4分の3", 75), (r"3分の1", 33), (r"4分の1", 25), (r"半分|半数", 50)],
 }  # fmt: skip
+_TENS = "|".join(w for w, n in NUMBER_WORDS.items() if n >= 10 and n == int(n))
 _SHARE_PATTERNS = {
     lang: re.compile(
         "|".join(rf"(?<!\w)(?P<f{i}>{pattern})" for i, (pattern, _) in enumerate(items))
         + r"|(?<![\w.,])(?P<pct>\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent\b|per cent\b|Prozent\b|"
-        r"процент\w*|퍼센트|프로(?![가-힣]))",
+        r"процент\w*|퍼센트|프로(?![가-힣]))"
+        + rf"|(?<!\w)(?P<wpct>{_TENS})\s(?:percent\b|per cent\b|Prozent\b|процент\w*)",
         re.IGNORECASE,
     )
     for lang, items in _FRACTIONS.items()
@@ -155,7 +163,11 @@ def share_in(view: str, lang: str) -> float | None:
         return None
     if m.group("pct"):
         return float(m.group("pct").replace(",", "."))
-    index = int(next(k for k, v in m.groupdict().items() if v is not None and k != "pct")[1:])
+    if m.group("wpct"):
+        return float(NUMBER_WORDS[m.group("wpct").casefold()])
+    index = int(
+        next(k for k, v in m.groupdict().items() if v is not None and k not in ("pct", "wpct"))[1:]
+    )
     return float(_FRACTIONS[lang][index][1])
 
 

@@ -859,6 +859,40 @@ def test_issue3_longer_speaker_forms(detector, lang, text, speaker, stance):
 
 
 @pytest.mark.parametrize(
+    ("lang", "text", "unit", "number"),
+    [
+        ("ru", "Зеленский заявил, что КНДР передала России около полутора миллионов снарядов.",
+         "shells", 1_500_000),
+        ("de", "Nordkorea hat Russland laut Selenskyj eineinhalb Millionen Granaten geliefert.",
+         "shells", 1_500_000),
+        ("ru", "Буданов оценил долю северокорейских снарядов, которые расходует российская армия, "
+         "в сорок процентов.", "share", 40),
+        ("en", "Budanov said about forty percent of the shells Russia fires come from North Korea.",
+         "share", 40),
+    ],
+)  # fmt: skip
+def test_worded_numbers_and_shares(detector, lang, text, unit, number):
+    quantities = json.loads(_one(detector, text, lang).signature)["quantities"]
+    assert float(quantities[unit]) == number
+
+
+def test_an_asset_freeze_is_a_sanction_and_training_is_not_rail(detector):
+    freeze = _one(
+        detector,
+        "Japan has frozen the assets of 11 organisations involved in Russia's procurement of "
+        "weapons from North Korea, Yoshimasa Hayashi announced.",
+        "en",
+    )
+    assert freeze.stance == "demand"
+    training = _one(
+        detector,
+        "Russia has been providing North Korea with military equipment and training, Blinken said.",
+        "en",
+    )
+    assert "topic.rail" not in json.loads(training.signature)["features"]
+
+
+@pytest.mark.parametrize(
     ("lang", "text"),
     [
         ("en", "Any arms deal between North Korea and Russia would violate Security Council "
