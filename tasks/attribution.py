@@ -206,7 +206,18 @@ def _find_speaker(
                 m
                 for m in mentions
                 if m.end <= verb.start
-                and (subject_gap(m.end, verb.start) or _apposed(s.view, m, verb.start))
+                and (
+                    subject_gap(m.end, verb.start)
+                    or (
+                        _apposed(s.view, m, verb.start)
+                        # "Landsbergis, Lithuania's top diplomat, denounced": the name
+                        # before the apposition speaks, not the title in it
+                        and not any(
+                            e.end <= m.start and not s.view[e.end : m.start].strip(" ,")
+                            for e in mentions
+                        )
+                    )
+                )
             ]
             pronoun = [
                 a for a in s.anaphors if a.end <= verb.start and subject_gap(a.end, verb.start, 24)
@@ -392,8 +403,13 @@ def find_stance(s: Sentence, r: Resolution, lex: Lexicon) -> str:
         # in between is usually the speaker's own side ("Sikorski said Poland
         # would push for sanctions", "… said Berlin condemned …").
         def free(v: Verb) -> bool:
+            # The speaker's own name between them does not take the act away
+            # ("…를 강력히 규탄한다고 조태열 장관이 말했다").
             lo, hi = sorted((anchor.end, v.start))
-            return not any(lo <= m.start < hi and (m.party or not m.weak) for m in s.mentions)
+            return not any(
+                lo <= m.start < hi and (m.party or not m.weak) and m.name != r.speaker
+                for m in s.mentions
+            )
 
         # Under a neutral verb only a stronger act counts: an embedded "reports"
         # or "shows" is the reported clause's own verb.

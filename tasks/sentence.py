@@ -175,7 +175,8 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
 _LOW = "a-zß-öø-ÿĀ-žа-яё"
-_TOKEN = rf"[{_UP}][{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
+# "LaCamera", "McDonald", "DeSantis": a capital inside a name after one or two letters.
+_TOKEN = rf"[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
 _NAME = re.compile(rf"(?<![\w'’])((?:{_TOKEN}\s){{1,5}}{_TOKEN})(?![\w'’])")
 _NOT_A_NAME_WORDS = (
     "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
@@ -228,17 +229,26 @@ _DE_TITLES = (
     r"Präsident(?:in)?|Premierminister(?:in)?|Regierungschef(?:in)?|Sprecher(?:in)?|"
     r"Botschafter(?:in)?|Generalsekretär(?:in)?|Kanzler(?:in)?|Staatssekretär(?:in)?|"
     r"Geheimdienstchef(?:in)?|Chef(?:in)?|Direktor(?:in)?|Kommandeur(?:in)?|General|Oberst|"
-    r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt"
+    r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt|"
+    r"Gebietsstaatsanwalt|Politiker(?:in)?|Abgeordnete[rn]?|Vorsitzende[rn]?|Kommissar(?:in)?|"
+    r"Beauftragte[rn]?"
 )
+# A title in the genitive names its holder too ("nach Worten des estnischen
+# Verteidigungsministers Hanno Pevkur").
 _DE_TITLED = re.compile(
-    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s+((?:{_TOKEN}\s){{1,2}}{_TOKEN})(?![\w'’-])"
+    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})(?:e?s)?\s+((?:{_TOKEN}\s){{1,2}}{_TOKEN})(?![\w'’-])"
+)
+# A party in brackets marks a politician: "Strack-Zimmermann (FDP) kritisierte".
+_DE_PARTY = re.compile(
+    rf"(?<![\w'’-])((?:{_TOKEN}\s){{0,2}}{_TOKEN})\s\((?:CDU|CSU|SPD|FDP|Grüne|Die Grünen|AfD|"
+    r"Linke|Die Linke|BSW|ÖVP|FPÖ|SVP)\)"
 )
 
 
 # "Die Sprecherin des Nationalen Sicherheitsrats, Adrienne Watson, forderte …": the
 # name in apposition to a title, between commas.
 _DE_APPOSED = re.compile(
-    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s[^,.;:()]{{0,60}},\s((?:{_TOKEN}\s){{1,2}}{_TOKEN}),"
+    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s[^,.;:()]{{0,60}},\s((?:{_TOKEN}\s){{0,2}}{_TOKEN}),"
 )
 
 
@@ -246,7 +256,7 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     """German names after a title ("Außenminister Radosław Sikorski", "die Sprecherin des
     Rats, Adrienne Watson,"): two or three words."""
     found = []
-    for m in [*_DE_TITLED.finditer(view), *_DE_APPOSED.finditer(view)]:
+    for m in [*_DE_TITLED.finditer(view), *_DE_APPOSED.finditer(view), *_DE_PARTY.finditer(view)]:
         start, end = m.span(1)
         # "… hat den nordkoreanischen Verteidigungsminister Kang Sun Nam sanktioniert":
         # after an accusative or dative article the titled person is an object.
@@ -338,6 +348,18 @@ def _unknown_bodies(
             text = _DE_LEADING.sub("", text)
             if not _DE_HEAD.search(text):
                 continue
+        elif lang == "ko":
+            # "규탄한다고 조태열 장관": a clause's verb is not part of the body's name.
+            tokens = text.split()
+            while len(tokens) > 1 and _KO_CLAUSE_END.search(tokens[0]):
+                tokens = tokens[1:]
+            if (
+                len(tokens) == 2
+                and _KO_PERSONAL_TITLE.fullmatch(tokens[1])
+                and re.fullmatch(rf"[{_KO_FAMILY}][가-힣]{{1,2}}", tokens[0])
+            ):
+                tokens = tokens[:1]  # "조태열 장관": the person, not a body
+            text = " ".join(tokens)
         start, end = m.end(1) - len(text), m.end(1)
         if text.endswith("minister") and _NAME_FOLLOWS.match(view, end):
             continue  # "South Korea's defence minister, Shin Won-sik, said": the name speaks
@@ -391,15 +413,24 @@ _KO_FOREIGN_TITLED = re.compile(
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
 _KO_NOT_A_NAME_END = re.compile(
-    r"(?:부|청|처|원|성|국|관|단|회|군|측|에서|의|에|을|를|도|와|과|로)$"
+    r"(?:부|청|처|원|성|국|관|단|회|군|측|에서|의|에|을|를|도|와|과|로|은|는|만|"
+    # adverbs and verb endings: "강력히", "규탄한다고"
+    r"히|게|고|다|며|면|요)$"
 )
+_KO_CLAUSE_END = re.compile(r"(?:다고|라고|하고|히|며|면서|지만|는데)$")
+_KO_PERSONAL_TITLE = re.compile(r"장관|대변인|대사|총리|차관|실장|의원")
+_KO_NOT_A_GIVEN_NAME_END = re.compile(r"(?:히|게|고|며|면|요|다고|라고)$")
 
 
 def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     found = []
     for m in _KO_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
-        if name in _KO_NOT_A_NAME or any(a < end and start < b for a, b in taken):
+        if (
+            name in _KO_NOT_A_NAME
+            or _KO_NOT_A_GIVEN_NAME_END.search(name)
+            or any(a < end and start < b for a, b in taken)
+        ):
             continue
         found.append(Mention(name, start, end, False, False))
         taken = [*taken, (start, end)]
@@ -455,10 +486,11 @@ def _organisations(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
 _PRONOUNS = frozenset("i you he she it we they он она оно мы они я вы".split())  # noqa: SIM905
 _SPEECH = re.compile(
     r"(?:said|says|told|tells|added|stated|noted|warned|claimed|wrote|argued|insisted|stressed|"
+    r"testified|"
     r"заяви|сказа|отмети|добави|сообщи|подчеркну|написа|утвержда|"
     # Strong verbs too ("Austin condemned", "Пригожин опроверг"); a place before
     # them is ruled out by its preposition ("meeting in Apulia condemned").
-    r"condemned|denied|rejected|dismissed|accused|urged|called on|responded|replied|"
+    r"condemned|denounced|denied|rejected|dismissed|accused|urged|called on|responded|replied|"
     r"опроверг|отверг|осуди|обвини|призва|потребова|назва|счита|ответи)",
     re.IGNORECASE,
 )
@@ -466,6 +498,7 @@ _PLACE_BEFORE = re.compile(
     r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|from|near)\s+$", re.IGNORECASE
 )
 _SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
+_SURNAME_APPOSED = re.compile(rf"^({_TOKEN}),\s[^,;:]{{2,80}},\s*$")
 _SURNAME_AFTER = re.compile(rf"\s+({_TOKEN})(?=\s*(?:[,.;:!?]|$|\s[a-zа-яё]))")
 
 
@@ -484,12 +517,17 @@ def _surnames(
         if not _SPEECH.match(view, verb.start):
             continue  # "Imagery shows", "Evidence suggests": not a person speaking
         m = _SURNAME.search(view, max(0, verb.start - 40), verb.start)
+        apposed = None
+        if not m:
+            # "Landsbergis, Lithuania's top diplomat, denounced …"
+            m = apposed = _SURNAME_APPOSED.match(view[: verb.start])
         if not m and view[: verb.start].rstrip().endswith((",", '"', "»", "“", "—")):
             # Inverted after the reported words: "…, заявил Пригожин", "…, said Austin."
             m = _SURNAME_AFTER.match(view, verb.end)
         if not m or m.group(1) in _NOT_A_NAME or m.group(1).casefold() in _PRONOUNS:
             continue
-        if m.start(1) == 0 and m.group(1).endswith("s") and m.group(1)[1:].islower():
+        plural = m.group(1).endswith("s") and m.group(1)[1:].islower()
+        if m.start(1) == 0 and plural and not apposed:
             continue  # "Officials said", "Analysts say"
         if _PLACE_BEFORE.search(view, 0, m.start(1)):
             continue  # "на саммите в Апулии осудили": a place, not a person

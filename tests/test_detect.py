@@ -846,6 +846,19 @@ def test_shares_and_korean_counters_in_identity(detector):
          "Пригожин.", "Пригожин", "deny"),
         ("de", "US-Außenminister Antony Blinken sagte, Russland wolle Nordkorea Satellitentechnik "
          "zur Verfügung stellen.", "Antony Blinken", "assert"),
+        # a lone surname before its apposition; a German politician by party or genitive title
+        ("en", "Landsbergis, Lithuania's top diplomat, denounced the flow of North Korean "
+         "munitions to Moscow.", "Landsbergis", "condemn"),
+        ("de", "Strack-Zimmermann (FDP) kritisierte scharf, dass Pjöngjang Russland mit Raketen "
+         "versorgt.", "Strack-Zimmermann", "condemn"),
+        ("de", "Nordkorea hat Russland nach Worten des estnischen Verteidigungsministers Hanno "
+         "Pevkur mehr Granaten geliefert.", "Hanno Pevkur", "assert"),
+        # names with an inner capital; a rebuke from someone; a Korean title after the name
+        ("en", "North Korean missiles shipped to Moscow give Pyongyang combat data, Gen. Paul "
+         "LaCamera testified.", "Paul LaCamera", "assert"),
+        ("en", "The arms pipeline from Pyongyang to Moscow drew a sharp rebuke from Gabrielius "
+         "Landsbergis.", "Gabrielius Landsbergis", "condemn"),
+        ("ko", "북러 간 무기 거래를 강력히 규탄한다고 조태열 장관이 말했다.", "조태열", "condemn"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
         ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.",
          "North Korean Foreign Ministry", "deny"),
