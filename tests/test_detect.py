@@ -111,6 +111,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test4", {"f1": 0.93, "speaker": 0.93, "stance": 0.95, "cross-language": 0.8}),
         ("test5", {"f1": 0.93, "speaker": 0.85, "stance": 0.93, "cross-language": 0.65}),
         ("test6", {"f1": 0.92, "speaker": 0.85, "stance": 0.87, "cross-language": 0.65}),
+        ("test7", {"f1": 0.92, "speaker": 0.83, "stance": 0.93, "cross-language": 0.7}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -143,7 +144,7 @@ def test_labelled_sets_are_well_formed(name, rows, per_language):
 def test_labelled_set_ids_are_unique_across_sets():
     ids = [
         json.loads(line)["id"]
-        for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6")
+        for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7")
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert len(ids) == len(set(ids))
