@@ -256,8 +256,18 @@ def _find_speaker(
         if closing:
             # "정부는 … 제재를 부과한다고 외교부가 밝혔다": the subject of the closing
             # verb reports what the topic before it did, and that act is its stance.
-            acts = [v for v in verbs if v.strong and v.end <= closing[-1].start]
-            return Resolution(closing[-1].name, "explicit", acts[-1] if acts else anchor)
+            speaker = closing[-1]
+            named = [
+                e
+                for e in mentions
+                if not e.weak
+                and e.end <= speaker.start
+                and not s.view[e.end : speaker.start].strip()
+            ]
+            if named:
+                speaker = named[-1]  # "신원식 국방부 장관이": the name before its ministry
+            acts = [v for v in verbs if v.strong and v.end <= speaker.start]
+            return Resolution(speaker.name, "explicit", acts[-1] if acts else anchor)
         if named:
             return Resolution(_subject(s, mentions, named[0]), "explicit", anchor)
         if subjects and anchor:

@@ -236,7 +236,7 @@ _DE_TITLES = (
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
 _DE_TITLED = re.compile(
-    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})(?:e?s)?\s+((?:{_TOKEN}\s){{1,2}}{_TOKEN})(?![\w'’-])"
+    rf"(?<![\w-])[\w-]*(?i:{_DE_TITLES})(?:e?s)?\s+((?:{_TOKEN}\s){{1,2}}{_TOKEN})(?![\w'’-])"
 )
 # A party in brackets marks a politician: "Strack-Zimmermann (FDP) kritisierte".
 _DE_PARTY = re.compile(

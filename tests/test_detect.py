@@ -112,6 +112,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test5", {"f1": 0.93, "speaker": 0.85, "stance": 0.93, "cross-language": 0.65}),
         ("test6", {"f1": 0.92, "speaker": 0.85, "stance": 0.87, "cross-language": 0.65}),
         ("test7", {"f1": 0.92, "speaker": 0.83, "stance": 0.93, "cross-language": 0.7}),
+        ("test8", {"f1": 0.95, "speaker": 0.9, "stance": 0.94, "cross-language": 0.78}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -144,7 +145,7 @@ def test_labelled_sets_are_well_formed(name, rows, per_language):
 def test_labelled_set_ids_are_unique_across_sets():
     ids = [
         json.loads(line)["id"]
-        for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7")
+        for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8")
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert len(ids) == len(set(ids))
@@ -860,6 +861,16 @@ def test_shares_and_korean_counters_in_identity(detector):
         ("en", "The arms pipeline from Pyongyang to Moscow drew a sharp rebuke from Gabrielius "
          "Landsbergis.", "Gabrielius Landsbergis", "condemn"),
         ("ko", "북러 간 무기 거래를 강력히 규탄한다고 조태열 장관이 말했다.", "조태열", "condemn"),
+        # named people, not their office; a Korean name before its ministry; a German
+        # compound title in the genitive; complicity is condemnation
+        ("en", "EU foreign policy chief Josep Borrell condemned North Korea's supply of arms to "
+         "Russia.", "Josep Borrell", "condemn"),
+        ("ko", "북한이 러시아에 포탄을 보냈다고 신원식 국방부 장관이 밝혔다.", "Shin Won-sik",
+         "assert"),
+        ("de", "Nordkorea hat Russland nach Einschätzung des estnischen Militärgeheimdienstchefs "
+         "Ants Kiviselg mehr als eine Million Granaten geliefert.", "Ants Kiviselg", "assert"),
+        ("en", "By supplying Russia with missiles, North Korea has become complicit in its crimes, "
+         "Kuleba said.", "Dmytro Kuleba", "condemn"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
         ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.",
          "North Korean Foreign Ministry", "deny"),
