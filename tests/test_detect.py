@@ -113,6 +113,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test6", {"f1": 0.92, "speaker": 0.85, "stance": 0.87, "cross-language": 0.65}),
         ("test7", {"f1": 0.92, "speaker": 0.83, "stance": 0.93, "cross-language": 0.7}),
         ("test8", {"f1": 0.95, "speaker": 0.9, "stance": 0.94, "cross-language": 0.78}),
+        ("test9", {"f1": 0.92, "speaker": 0.83, "stance": 0.92, "cross-language": 0.62}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -145,7 +146,9 @@ def test_labelled_sets_are_well_formed(name, rows, per_language):
 def test_labelled_set_ids_are_unique_across_sets():
     ids = [
         json.loads(line)["id"]
-        for name in ("dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8")
+        for name in (
+            "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9"
+        )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert len(ids) == len(set(ids))
