@@ -129,6 +129,13 @@ def _find_speaker(
             and (
                 # "…, said Kirby", "…, сказал журналистам Песков"
                 (len(gap(verb.end, m.start).split()) <= 1 and m.start - verb.end <= 20)
+                # "…, заявил в четверг Пригожин, …": a name closing its clause
+                or (
+                    not m.weak
+                    and len(gap(verb.end, m.start).split()) <= 2
+                    and m.start - verb.end <= 24
+                    and re.match(r"\s*(?:[,.;:!?]|$)", s.view[m.end :]) is not None
+                )
                 or _SPOKESPERSON.match(gap(verb.end, m.start))
                 or (not m.weak and _TITLE_BEFORE_NAME.match(gap(verb.end, m.start)))
             )
@@ -250,6 +257,9 @@ def _find_speaker(
         topics = [m for m, role in roles if role == "topic"]
         subjects = [m for m, role in roles if role == "subject" and not m.weak]
         named = [m for m in topics if not m.weak]
+        if len(named) > 1 and re.search(r"\S인\s*$", s.view[named[0].end : named[1].start]):
+            # "일본 정부 대변인인 하야시 장관은": the one the apposition describes speaks.
+            named = named[1:]
         closing = [
             m for m in subjects if anchor and 0 <= anchor.start - m.end <= 8 and m.start > 0
         ]
@@ -388,7 +398,9 @@ def _subject(s: Sentence, mentions: list[Mention], m: Mention) -> str:
                 continue
             clause = re.split(r"[,;:]", s.view[: e.start])[-1]
             if len(clause.split()) <= 3 and not _PREPOSITION.search(clause):
-                return e.name
+                # "Polens Außenminister Radosław Sikorski hat … verurteilt": the name
+                # after the title speaks
+                return _titled(s, [x for x in mentions if e.start <= x.start < m.start]).name
     return m.name
 
 

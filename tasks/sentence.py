@@ -258,13 +258,19 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     found = []
     for m in [*_DE_TITLED.finditer(view), *_DE_APPOSED.finditer(view), *_DE_PARTY.finditer(view)]:
         start, end = m.span(1)
+        # German capitalises nouns: "Außenministerin Mélanie Joly Sanktionen" ends before
+        # the first word the lexicon already explains.
+        words = m.group(1).split()
+        while len(words) > 2 and any(a < end and start < b for a, b in taken):
+            words = words[:-1]
+            end = start + len(" ".join(words))
         # "… hat den nordkoreanischen Verteidigungsminister Kang Sun Nam sanktioniert":
         # after an accusative or dative article the titled person is an object.
         before = re.split(r"[,;:()]", view[: m.start()])[-1].split()[-3:]
         if any(w.casefold() in ("den", "dem", "einen", "einem") for w in before):
             continue
         if not any(a < end and start < b for a, b in taken):
-            found.append(Mention(m.group(1), start, end, False, False))
+            found.append(Mention(" ".join(words), start, end, False, False))
     return found
 
 
@@ -491,15 +497,28 @@ _SPEECH = re.compile(
     # Strong verbs too ("Austin condemned", "Пригожин опроверг"); a place before
     # them is ruled out by its preposition ("meeting in Apulia condemned").
     r"condemned|denounced|denied|rejected|dismissed|accused|urged|called on|responded|replied|"
-    r"опроверг|отверг|осуди|обвини|призва|потребова|назва|счита|ответи)",
+    r"опроверг|отверг|осуди|обвини|призва|потребова|назва|счита|ответи|прокомментир)",
     re.IGNORECASE,
 )
 _PLACE_BEFORE = re.compile(
     r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|from|near)\s+$", re.IGNORECASE
 )
 _SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
+# Plural nouns that open a sentence before a verb of speech the way a surname would.
+_PLURAL_SUBJECTS = frozenset(
+    "officials analysts experts diplomats sources observers authorities investigators "  # noqa: SIM905
+    "prosecutors officers lawmakers legislators residents witnesses critics reports documents "
+    "images photos pictures satellites troops soldiers leaders ministers reporters journalists "
+    "commanders generals spokesmen scientists researchers activists insiders negotiators allies "
+    "partners members delegates envoys ambassadors governments countries nations states agencies "
+    "services militaries americans russians koreans ukrainians europeans others both many some "
+    "официальные эксперты аналитики дипломаты источники власти военные".split()
+)
 _SURNAME_APPOSED = re.compile(rf"^({_TOKEN}),\s[^,;:]{{2,80}},\s*$")
+# "…, заявил Пригожин", "…, заявил в четверг Пригожин"
 _SURNAME_AFTER = re.compile(rf"\s+({_TOKEN})(?=\s*(?:[,.;:!?]|$|\s[a-zа-яё]))")
+# With a time or place between ("заявил в четверг Пригожин,"), only a name closing the clause.
+_SURNAME_AFTER_LATE = re.compile(rf"\s+(?:[a-zа-яё]+\s+){{1,2}}({_TOKEN})(?=\s*(?:[,.;:!?]|$))")
 
 
 def _surnames(
@@ -523,12 +542,11 @@ def _surnames(
             m = apposed = _SURNAME_APPOSED.match(view[: verb.start])
         if not m and view[: verb.start].rstrip().endswith((",", '"', "»", "“", "—")):
             # Inverted after the reported words: "…, заявил Пригожин", "…, said Austin."
-            m = _SURNAME_AFTER.match(view, verb.end)
+            m = _SURNAME_AFTER.match(view, verb.end) or _SURNAME_AFTER_LATE.match(view, verb.end)
         if not m or m.group(1) in _NOT_A_NAME or m.group(1).casefold() in _PRONOUNS:
             continue
-        plural = m.group(1).endswith("s") and m.group(1)[1:].islower()
-        if m.start(1) == 0 and plural and not apposed:
-            continue  # "Officials said", "Analysts say"
+        if m.start(1) == 0 and m.group(1).casefold() in _PLURAL_SUBJECTS and not apposed:
+            continue  # "Officials said", "Analysts say"; "Peters said" is a name
         if _PLACE_BEFORE.search(view, 0, m.start(1)):
             continue  # "на саммите в Апулии осудили": a place, not a person
         start, end = m.span(1)

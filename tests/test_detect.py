@@ -874,6 +874,18 @@ def test_shares_and_korean_counters_in_identity(detector):
          "Ants Kiviselg mehr als eine Million Granaten geliefert.", "Ants Kiviselg", "assert"),
         ("en", "By supplying Russia with missiles, North Korea has become complicit in its crimes, "
          "Kuleba said.", "Dmytro Kuleba", "condemn"),
+        # a surname that looks plural; a surname after a time; the name after a German title
+        # before a participle; Korean apposition with 인; wrong information is a denial
+        ("en", "Peters said Wellington viewed the supply of North Korean weapons for Russia's "
+         "war with grave concern.", "Peters", "condemn"),
+        ("ru", "Никаких поставок оружия из КНДР не было, заявил в четверг Пригожин, отвергнув "
+         "обвинения Вашингтона.", "Пригожин", "deny"),
+        ("de", "Polens Außenminister Radosław Sikorski hat die Lieferung nordkoreanischer "
+         "Granaten an Russland scharf verurteilt.", "Radosław Sikorski", "condemn"),
+        ("ko", "일본 정부 대변인인 하야시 장관은 북러 무기 거래가 안보리 결의를 어기는 것이라고 "
+         "지적했다.", "Yoshimasa Hayashi", "assert"),
+        ("en", "Nebenzia told the Security Council that Washington was spreading wrong "
+         "information about North Korean missiles for Russia.", "Vassily Nebenzia", "deny"),
         # denials by "no intention" and "no evidence", verb-final and after a neutral verb
         ("ko", "북한 외무성은 러시아에 무기를 수출할 의향은 없다고 주장했다.",
          "North Korean Foreign Ministry", "deny"),
