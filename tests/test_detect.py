@@ -668,9 +668,7 @@ def test_workers_with_weapons_are_still_a_statement(detector):
 # ---------------------------------------------------------------- issue 3: classes of error
 
 
-@pytest.mark.parametrize(
-    ("lang", "text", "speaker", "stance"),
-    [
+ISSUE3_ROUND_TWO = [
         # speakers the profile does not list: bodies, titled names, a country's ministry
         ("en", "Latvian military intelligence said North Korea had shipped rockets to Russia.",
          "Latvian military intelligence", "assert"),
@@ -732,11 +730,7 @@ def test_workers_with_weapons_are_still_a_statement(detector):
          "North Korean Foreign Ministry", "deny"),
         ("en", "Sikorski said Poland would push for sanctions over North Korean missiles sent "
          "to Russia.", "Sikorski", "demand"),
-    ],
-)  # fmt: skip
-def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance):
-    found = _one(detector, text, lang)
-    assert (found.speaker, found.stance) == (speaker, stance)
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -794,9 +788,8 @@ def test_shares_and_korean_counters_in_identity(detector):
 # ------------------------------------------- issue 3, third round: who speaks in longer forms
 
 
-@pytest.mark.parametrize(
-    ("lang", "text", "speaker", "stance"),
-    [
+# Later rounds: who speaks in longer and rarer forms.
+ISSUE3_LATER_ROUNDS = [
         # a person "of" a body speaks, not the body
         ("en", "North Korea has shipped artillery rockets to Russia, according to Anna Berg of "
          "the Swedish defence ministry.", "Anna Berg", "assert"),
@@ -893,9 +886,13 @@ def test_shares_and_korean_counters_in_identity(detector):
          "North Korean Foreign Ministry", "deny"),
         ("ru", "Захарова заявила, что Вашингтон не представил доказательств поставок оружия из "
          "КНДР.", "Maria Zakharova", "deny"),
-    ],
-)  # fmt: skip
-def test_issue3_longer_speaker_forms(detector, lang, text, speaker, stance):
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "speaker", "stance"), ISSUE3_ROUND_TWO + ISSUE3_LATER_ROUNDS
+)
+def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance):
     found = _one(detector, text, lang)
     assert (found.speaker, found.stance) == (speaker, stance)
 
