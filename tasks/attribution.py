@@ -196,13 +196,16 @@ def _find_speaker(
     if not lex.verb_final:
         # The subject right before a reporting verb: "X said", "X has strongly
         # condemned", "X, the NSC spokesman, said"; a pronoun there is the last speaker.
-        for verb in verbs:
+        if first_verb:
             agents = [
-                m for m in mentions if m.start > verb.end and _AGENT.match(gap(verb.end, m.start))
+                m
+                for m in mentions
+                if m.start > first_verb.end and _AGENT.match(gap(first_verb.end, m.start))
             ]
-            if agents and verb is first_verb:
+            if agents:
                 # "Kang Sun Nam was among those sanctioned by the EU": the agent acts.
-                return Resolution(agents[0].name, "explicit", verb)
+                return Resolution(agents[0].name, "explicit", first_verb)
+        for verb in verbs:
             # The verb carries its own subject ("we have seen", "we assess"):
             # whatever follows is the object of what the pronoun's speaker saw.
             if from_anaphor() and any(

@@ -266,20 +266,24 @@ def _write(wh: Warehouse, batch: dict) -> None:
                            batch["sightings"], batch["facts"])
 
 
+def _read_derived(con) -> dict[str, list]:
+    return {
+        "statements": con.execute(
+            f"SELECT statement_id, {', '.join(store._STATEMENT_COLUMNS)}"
+            " FROM statements ORDER BY ALL").fetchall(),
+        "sightings": con.execute(
+            f"SELECT article_id, version, sentence_index, statement_id,"
+            f" {', '.join(store._SIGHTING_COLUMNS)} FROM statement_sightings ORDER BY ALL"
+        ).fetchall(),
+        "facts": con.execute(
+            "SELECT statement_id, fact_index, reported_at FROM statement_facts ORDER BY ALL"
+        ).fetchall(),
+    }
+
+
 def _derived(wh: Warehouse) -> dict[str, list]:
     with wh.connect(read_only=True) as con:
-        return {
-            "statements": con.execute(
-                f"SELECT statement_id, {', '.join(store._STATEMENT_COLUMNS)}"
-                " FROM statements ORDER BY ALL").fetchall(),
-            "sightings": con.execute(
-                f"SELECT article_id, version, sentence_index, statement_id,"
-                f" {', '.join(store._SIGHTING_COLUMNS)} FROM statement_sightings ORDER BY ALL"
-            ).fetchall(),
-            "facts": con.execute(
-                "SELECT statement_id, fact_index, reported_at FROM statement_facts ORDER BY ALL"
-            ).fetchall(),
-        }
+        return _read_derived(con)
 
 
 def _from_scratch(wh: Warehouse) -> dict[str, list]:
@@ -292,18 +296,7 @@ def _from_scratch(wh: Warehouse) -> dict[str, list]:
                     f" {', '.join(f'{c} = NULL' for c in store._STATEMENT_COLUMNS)}")
         con.execute("UPDATE statement_facts SET reported_at = NULL")
         store.refresh_derived(con)
-        found = {
-            "statements": con.execute(
-                f"SELECT statement_id, {', '.join(store._STATEMENT_COLUMNS)}"
-                " FROM statements ORDER BY ALL").fetchall(),
-            "sightings": con.execute(
-                f"SELECT article_id, version, sentence_index, statement_id,"
-                f" {', '.join(store._SIGHTING_COLUMNS)} FROM statement_sightings ORDER BY ALL"
-            ).fetchall(),
-            "facts": con.execute(
-                "SELECT statement_id, fact_index, reported_at FROM statement_facts ORDER BY ALL"
-            ).fetchall(),
-        }
+        found = _read_derived(con)
         con.execute("ROLLBACK")
     return found
 
