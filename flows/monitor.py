@@ -381,6 +381,8 @@ def process_due(
                 )
             identity = write_processed(wh, identity, current, counts, seconds, logger)
             done += len(current.pages)
+            del current
+            process.trim_heap()
             if on_batch is not None:
                 on_batch(done, counts)
     logger.info(

@@ -5,8 +5,14 @@ and analysis code, and the language identifier's model, about 75 MB that each
 worker would otherwise load for itself.
 """
 
+import gc
+
 from armswatch.tasks import extract, process  # noqa: F401
 from armswatch.tasks.text import warm_up
 
 process.IN_WORKER = True
 warm_up()
+# What is loaded now lives as long as the server: moved out of the collector's
+# reach, its objects are not written to (and so not copied) in every worker
+# each time the worker collects.
+gc.freeze()

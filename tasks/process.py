@@ -14,13 +14,14 @@ not an interpreter start, and the workers share that memory with the server.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -124,6 +125,28 @@ def process_pages(works: Sequence[Work], analyser: Detector) -> list[Outcome]:
     return [process_page(work, analyser) for work in works]
 
 
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc only
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def trim_heap() -> None:
+    """Give the C heap's free pages back to the system.
+
+    Parsing a page leaves lxml's and the decoders' freed buffers in glibc's
+    arenas, which keeps them as the process's own: a worker settled near 95 MB
+    of private memory on the benchmark pages, 50 MB with a trim after each
+    chunk. A trim costs well under a millisecond.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def usable(pages: Sequence[FetchedPage]) -> list[FetchedPage]:
     """Pages worth extracting: a 304 is unchanged and a transient failure will be retried;
     a page gone for good still leaves the feed's summary to keep."""
@@ -214,7 +237,9 @@ def _start_worker(analyser: Detector, levels: dict[str, int]) -> None:
 def _work_chunk(works: Sequence[Work]) -> tuple[list[Outcome], list[logging.LogRecord]]:
     assert _ANALYSER is not None, "worker started without an analyser"
     _KEPT.records = []
-    return process_pages(works, _ANALYSER), _KEPT.records
+    outcomes = process_pages(works, _ANALYSER)
+    trim_heap()
+    return outcomes, _KEPT.records
 
 
 def _collected(result: tuple[list[Outcome], list[logging.LogRecord]]) -> list[Outcome]:
