@@ -197,6 +197,34 @@ def romanised(name: str) -> str:
 
 
 _SAME_NAME = 80  # rapidfuzz ratio of two romanised names of one person
+_SAME_SPELLING = 60  # ... when their consonants agree as well ("Прайс" and "Price")
+
+# English and Russian spell one sound differently: w/в (v, у), soft c/с (s), y/и (i),
+# and their vowels disagree most ("Price" / "Прайс", "Watson" / "Уотсон").
+_SOUNDS = (
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"c(?=[eiy])"), "s"),
+    (re.compile(r"[cq]"), "k"),
+    (re.compile(r"x"), "ks"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"[aeiouy]"), ""),
+    (re.compile(r"(\w)\1+"), r"\1"),
+)
+
+
+def sounded(name: str) -> str:
+    """A romanised name's consonants as both scripts spell them: "ned prays" and
+    "ned price" are "nd prs", "robert vud" and "robert wood" "rbrt vd"."""
+    for pattern, repl in _SOUNDS:
+        name = pattern.sub(repl, name)
+    return name
+
+
+def _sound_alike(a: str, b: str) -> bool:
+    # Word by word as well: "Kim" and "Cho" before one title are two ministers.
+    return fuzz.ratio(sounded(a), sounded(b)) >= 90 and all(
+        fuzz.ratio(sounded(x), sounded(y)) >= 80 for x, y in zip(a.split(), b.split(), strict=True)
+    )
 _LONE_SURNAME = 5  # letters a lone surname needs to stand for a full name ("Kim" does not)
 
 
@@ -330,6 +358,9 @@ class StatementIndex:
                 if count != len(tokens):
                     continue
                 score = fuzz.ratio(name, other_name)
+                if score >= _SAME_SPELLING and _sound_alike(name, other_name):
+                    # Spelt apart, sounded alike: one name in two scripts.
+                    score = max(score, _SAME_NAME)
                 if score >= _SAME_NAME and score > best:
                     block, best = other, score
             if block == speaker:
@@ -506,7 +537,10 @@ class StatementIndex:
         is shared, and no period or figure differs. A speaker's generic claims ("North
         Korea is providing arms to Russia") share nothing specific and stay apart.
         """
-        if not a.speaker or a.speaker != b.speaker or a.lang != b.lang or a.stance != b.stance:
+        if not a.speaker or a.lang != b.lang or a.stance != b.stance:
+            return False
+        # One speaker by block: "Peters" and "Winston Peters" are one person.
+        if self.block(a.speaker) != self.block(b.speaker):
             return False
         if a.speaker in self._coarse:
             return False
@@ -521,7 +555,10 @@ class StatementIndex:
         def kinds(s: Signature, wanted: frozenset[str] | set[str]) -> frozenset[str]:
             return frozenset(k for k in s.features if self._kinds.get(k) in wanted)
 
-        if kinds(a, self._ACTS) != kinds(b, self._ACTS):
+        # Acts that differ are claims that differ; an act one restatement names in
+        # passing ("UN sanctions monitors said …") and the other leaves out is not.
+        acts_a, acts_b = kinds(a, self._ACTS), kinds(b, self._ACTS)
+        if not (acts_a <= acts_b or acts_b <= acts_a):
             return False
         moves_a, moves_b = kinds(a, self._MOVES), kinds(b, self._MOVES)
         if moves_a and moves_b and not moves_a & moves_b:

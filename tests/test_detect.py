@@ -825,6 +825,10 @@ ISSUE3_LATER_ROUNDS = [
          "assert"),
         ("en", "North Korea's defence ministry denied selling shells to Russia.",
          "North Korean Ministry of National Defence", "deny"),
+        ("en", "Pyongyang's defence ministry denied it had ever shipped arms to Russia.",
+         "North Korean Ministry of National Defence", "deny"),
+        ("ru", "В министерстве национальной обороны КНДР опровергли сообщения о поставках "
+         "оружия в Россию.", "North Korean Ministry of National Defence", "deny"),
         # the speaker closing the sentence reports what precedes it, whatever the verb
         # before; a place is no surname
         ("ru", "Поставки оружия из КНДР в МИД России считают выдумкой, заявила Мария Захарова.",
