@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
+from re import _constants as _re_constants
+from re import _parser as _re_parser
+
+import ahocorasick
 
 from armswatch.tasks.models import STANCES
 
@@ -56,81 +61,137 @@ class Hit:
 
 
 class Matcher:
-    """Many terms compiled into one pattern; each hit says which label it found.
+    """Many terms; each hit says which label it found.
 
-    Python's `re` tries every alternative at every position, so plain word terms
-    sit behind one shared word-boundary test and a first-letter dispatch; regular
-    expressions and terms with a leading `*` run in a second, plain alternation.
-    Hits are leftmost first, and at one position the longer term wins.
+    Python's `re` tries every alternative of an alternation at every position,
+    which made term scans most of the cost of reading a page. So each plain term
+    keeps a pattern of its own, and an Aho-Corasick automaton over every plain
+    term's longest literal run (lower-cased) finds, in one C pass, the few terms a
+    text can hold; only those are run. Terms that are regular expressions of their
+    own ("re:…") have no such run and are scanned as one alternation. Hits are
+    leftmost first; at one position the longer one wins, and of two as long the
+    longer term's.
     """
 
     def __init__(self, entries: list[tuple[str, object]], boundaries: bool) -> None:
         ordered = sorted(entries, key=lambda e: (-len(e[0]), e[0]))
-        self.labels: list[object] = []
-        by_letter: dict[str, list[str]] = {}  # behind one word-boundary test
-        by_char: dict[str, list[str]] = {}  # looked up per character in Python
+        self.labels: list[object] = [label for _, label in ordered]
+        self._singles: dict[int, re.Pattern] = {}
+        # The longest match of a regular-expression term, when it has one: such a
+        # term is looked for only around its factors in a long text.
+        self._widths: dict[int, int] = {}
+        self._starts: set[int] = set()  # terms every match of which starts with a factor
+        self._words: set[int] = set()  # terms every match of which is a word holding one
+        runs: dict[str, list[int]] = {}
         free: list[str] = []
-        for term, label in ordered:
-            group = f"(?P<g{len(self.labels)}>{_term_pattern(term, boundaries, outer=True)})"
-            self.labels.append(label)
-            first = term[0].casefold()
-            if term.startswith(("re:", "*")):
-                free.append(group)
-            elif not boundaries:
-                # Without word boundaries (Korean, Japanese) any character may
-                # start a term, so plain terms are found by their first character.
-                by_char.setdefault(first, []).append(group)
-            elif first.isalnum() or first == "_":
-                by_letter.setdefault(first, []).append(group)
+        for position, (term, _) in enumerate(ordered):
+            if term.startswith("re:"):
+                # Best: strings every match starts with, so it is tried only there.
+                factors = _prefix_factors(term[3:])
+                if factors is not None:
+                    self._starts.add(position)
+                else:
+                    factors = _required_factors(term[3:])
+                if factors is None:
+                    free.append(f"(?P<g{position}>{_term_pattern(term, boundaries, outer=True)})")
+                    continue
+                self._singles[position] = re.compile(_term_pattern(term, boundaries), re.IGNORECASE)
+                for factor in factors:
+                    runs.setdefault(factor, []).append(position)
+                width = _max_width(term[3:])
+                if width is not None:
+                    self._widths[position] = width
+                continue
+            literal = _LITERAL_RUN.findall(term)
+            if not literal:
+                free.append(f"(?P<g{position}>{_term_pattern(term, boundaries, outer=True)})")
+                continue
+            # A term that starts with a word character starts a word; one that starts
+            # with a sign ("«") may follow anything.
+            word = term[0].isalnum() or term[0] == "_"
+            pattern = _term_pattern(term, boundaries, outer=not word)
+            self._singles[position] = re.compile(pattern, re.IGNORECASE)
+            head = _LITERAL_RUN.match(term)
+            longest = max(literal, key=len)
+            if head and (head.group() == longest or len(head.group()) >= 4):
+                # Its first letters start every match: tried only where they occur.
+                anchor = head.group()
+                self._starts.add(position)
             else:
-                free.append(group)
-        self.by_char = {c: re.compile("|".join(gs), re.IGNORECASE) for c, gs in by_char.items()}
-        self.patterns: list[re.Pattern] = []
-        if by_letter:
-            branches = "|".join(
-                f"(?=[{re.escape(letter)}{re.escape(letter.upper())}])(?:{'|'.join(groups)})"
-                for letter, groups in by_letter.items()
-            )
-            self.patterns.append(re.compile(rf"(?<!\w)(?:{branches})", re.IGNORECASE))
-        if free:
-            self.patterns.append(re.compile("|".join(free), re.IGNORECASE))
-        # What a scan costs, roughly: `re` tries every alternative at every position.
-        self.size = sum(len(p.pattern) for p in self.patterns) + sum(
-            len(p.pattern) for p in self.by_char.values()
-        )
-        self.anchors = _anchors([term for term, _ in entries])
+                anchor = longest
+                if term.startswith("*") and _ONE_WORD.fullmatch(term):
+                    # "*lieferung*": every match is the word that holds the run.
+                    self._words.add(position)
+            runs.setdefault(anchor.lower(), []).append(position)
+        self._runs = {run: tuple(positions) for run, positions in runs.items()}
+        self._free = re.compile("|".join(free), re.IGNORECASE) if free else None
+        self._automaton: ahocorasick.Automaton | None = None
+        # What a scan costs, roughly: the alternation is tried at every position,
+        # the automaton's pass and the few terms it finds cost next to nothing.
+        self.size = len(self._free.pattern) if self._free else 0
+        self.anchors = None if free else tuple(sorted(self._runs))
+
+    def __getstate__(self) -> dict[str, object]:
+        # The automaton is rebuilt where it is used: cheaper than shipping it.
+        return {k: v for k, v in self.__dict__.items() if k != "_automaton"} | {
+            "_automaton": None
+        }
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    def _candidates(self, lowered: str) -> dict[int, list[int]]:
+        """The terms whose literal run (or factor) occurs in a lower-cased text, and
+        where each occurrence ends."""
+        if not self._runs:
+            return {}
+        if self._automaton is None:
+            automaton = ahocorasick.Automaton()
+            for run, positions in self._runs.items():
+                automaton.add_word(run, (len(run), positions))
+            automaton.make_automaton()
+            self._automaton = automaton
+        found: dict[int, list[int]] = {}
+        for end, (length, positions) in self._automaton.iter(lowered):
+            for position in positions:
+                found.setdefault(position, []).append(end - length + 1)
+        return found
 
     def may_find(self, lowered: str) -> bool:
         """False when no term can occur in a text (given lower-cased): no scan needed.
 
-        A substring test per term is far cheaper than the scan; only terms that
-        are regular expressions of their own force the scan.
+        Only terms that are regular expressions of their own force the scan.
         """
-        return self.anchors is None or any(a in lowered for a in self.anchors)
+        return self._free is not None or bool(self._candidates(lowered))
 
     def find(self, text: str) -> list[Hit]:
-        hits = []
-        for pattern in self.patterns:
-            for m in pattern.finditer(text):
+        found: list[tuple[int, int, int]] = []  # start, -end, term position
+        if self._free is not None:
+            for m in self._free.finditer(text):
                 if m.end() > m.start():
-                    hits.append(Hit(self.labels[self._group(m)], m.start(), m.end()))
-        if self.by_char:
-            position, table = 0, self.by_char
-            while position < len(text):
-                pattern = table.get(text[position].casefold())
-                m = pattern.match(text, position) if pattern else None
-                if m and m.end() > position:
-                    hits.append(Hit(self.labels[self._group(m)], position, m.end()))
-                    position = m.end()
-                else:
-                    position += 1
-        if len(self.patterns) + bool(self.by_char) < 2:
-            return hits
-        hits.sort(key=lambda h: (h.start, h.start - h.end))
+                    found.append((m.start(), -m.end(), self._group(m)))
+        lowered = text.lower()
+        aligned = len(lowered) == len(text)  # "İ" lower-cases to two characters
+        for position, starts in self._candidates(lowered).items():
+            pattern = self._singles[position]
+            width = self._widths.get(position)
+            if aligned and position in self._starts:
+                matches = (m for m in map(pattern.match, repeat(text), starts) if m)
+            elif aligned and position in self._words:
+                at = _word_starts(text, starts)
+                matches = (m for m in map(pattern.match, repeat(text), at) if m)
+            elif width is None or not aligned or len(starts) * width >= len(text):
+                matches = pattern.finditer(text)
+            else:
+                matches = _around(pattern, text, starts, width)
+            for m in matches:
+                if m.end() > m.start():
+                    found.append((m.start(), -m.end(), position))
+        found = sorted(set(found))
         kept: list[Hit] = []
-        for hit in hits:
-            if not kept or hit.start >= kept[-1].end:
-                kept.append(hit)
+        for start, end, position in found:
+            if not kept or start >= kept[-1].end:
+                kept.append(Hit(self.labels[position], start, -end))
         return kept
 
     @staticmethod
@@ -189,20 +250,124 @@ def _with_genitive(term: str, genitive: bool) -> list[str]:
 _LITERAL_RUN = re.compile(r"[^\s*\-'’]+")
 
 
-def _anchors(terms: list[str]) -> tuple[str, ...] | None:
-    """For each term, its longest literal run, lower-cased: every match of the term holds it.
+def _required_factors(pattern: str) -> frozenset[str] | None:
+    """Strings (lower-cased) one of which every match of a regular expression holds.
 
-    None when a term is a regular expression, which has no such run to test.
+    The prefilter RE2 and Hyperscan use, for the simple case: the longest literal
+    runs a match must pass through, or an alternation's branches each with one.
+    None when the expression has none worth looking for; it is then scanned.
     """
-    anchors = set()
-    for term in terms:
-        if term.startswith("re:"):
-            return None
-        runs = _LITERAL_RUN.findall(term)
-        if not runs:
-            return None
-        anchors.add(max(runs, key=len).lower())
-    return tuple(sorted(anchors))
+    try:
+        # re's own parser: internal, but there since Python 3.11; if it fails or
+        # changes, a term is merely scanned rather than prefiltered.
+        parsed = _re_parser.parse(pattern, re.IGNORECASE)
+        return _best_factors(_sequence_factors(list(parsed)))
+    except Exception:
+        return None
+
+
+def _max_width(pattern: str) -> int | None:
+    """The most characters a match of a regular expression can take, if bounded."""
+    try:
+        width = _re_parser.parse(pattern, re.IGNORECASE).getwidth()[1]
+    except Exception:
+        return None
+    return width if width < 1000 else None
+
+
+def _around(pattern: re.Pattern, text: str, starts: list[int], width: int) -> Iterator[re.Match]:
+    """The matches of a pattern that hold one of the factor occurrences at `starts`.
+
+    Every match holds one, so scanning from `width` before each occurrence to the
+    occurrence finds them all; lookbehinds still see the text before the start.
+    """
+    for start in starts:
+        for m in pattern.finditer(text, max(0, start - width)):
+            if m.start() > start:
+                break
+            yield m
+
+
+_ONE_WORD = re.compile(r"[^\s\-'’]+")
+
+
+def _word_starts(text: str, starts: list[int]) -> set[int]:
+    """Where the words holding each of `starts` begin (a word as `\\w` reads it)."""
+    out = set()
+    for start in starts:
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        out.add(start)
+    return out
+
+
+def _prefix_factors(pattern: str) -> frozenset[str] | None:
+    """Strings (lower-cased) one of which every match of a regular expression starts with."""
+    try:
+        factors = _starting(list(_re_parser.parse(pattern, re.IGNORECASE)))
+    except Exception:
+        return None
+    return _best_factors([factors]) if factors else None
+
+
+_ZERO_WIDTH = (_re_constants.AT, _re_constants.ASSERT, _re_constants.ASSERT_NOT)
+
+
+def _starting(items: list) -> frozenset[str] | None:
+    lead = ""
+    for op, arg in items:
+        if op in _ZERO_WIDTH and not lead:
+            # "\b" and lookbehinds hold at the match's start, where pattern.match tests them.
+            continue
+        if op is _re_constants.LITERAL:
+            lead += chr(arg)
+            continue
+        inner: frozenset[str] | None = None
+        if op is _re_constants.SUBPATTERN:
+            inner = _starting(list(arg[-1]))
+        elif op is _re_constants.BRANCH:
+            branches = [_starting(list(b)) for b in arg[1]]
+            if all(branches):
+                inner = frozenset().union(*branches)
+        if inner is None:
+            break
+        return frozenset((lead + x).lower() for x in inner)
+    return frozenset({lead.lower()}) if lead else None
+
+
+def _sequence_factors(items: list) -> list[frozenset[str]]:
+    """For a parsed sequence, the sets of strings each of which a match must hold one of."""
+    out: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            out.append(frozenset({"".join(run).lower()}))
+            run.clear()
+
+    for op, arg in items:
+        if op is _re_constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        close_run()
+        if op is _re_constants.SUBPATTERN:
+            out.extend(_sequence_factors(list(arg[-1])))
+        elif op is _re_constants.BRANCH:
+            branches = [_best_factors(_sequence_factors(list(b))) for b in arg[1]]
+            if all(branches):
+                out.append(frozenset().union(*branches))
+        elif op in (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT) and arg[0] >= 1:
+            out.extend(_sequence_factors(list(arg[2])))
+    close_run()
+    return out
+
+
+def _best_factors(sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective set: its shortest string longest; none of one ASCII letter."""
+    usable = [s for s in sets if all(len(f) >= 2 or not f.isascii() for f in s)]
+    if not usable:
+        return None
+    return max(usable, key=lambda s: (min(len(f) for f in s), -len(s)))
 
 
 def _is_acronym(term: str) -> bool:

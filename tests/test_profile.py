@@ -149,3 +149,44 @@ def test_german_names_match_in_the_genitive():
     hits = profile.lexicon("de").speakers.find("nach Angaben Budanows")
     assert [(h.label[0], h.label[3]) for h in hits] == [("Kyrylo Budanov", True)]
     assert profile.lexicon("en").speakers.find("Budanovs") == []
+
+
+def test_a_matcher_finds_each_kind_of_term_where_a_full_scan_would():
+    from armswatch.tasks.profile import Matcher
+
+    terms = [
+        ("transfer*", "transfer"),  # its first letters start every match
+        ("*lieferung*", "delivery"),  # a word holding its letters
+        ("North Korean-made", "made"),  # words apart
+        ("re:(?:^|; )Russia buys", "buys"),  # found around its factor: no fixed start
+        ("re:(?:shells|missiles) (?:\\w+ )?from (?:North Korea|Pyongyang)", "from"),
+        ("re:\\bhand\\w*\\s+(?:Russia|Moscow)\\b", "hand"),
+        ("re:(?<!в )Украине\\s+(?:оружи|снаряд)", "ua"),  # a lookbehind before its start
+        ("re:[0-9]+ containers", "containers"),  # a factor after the start
+        ("DPRK", "dprk"),  # an acronym keeps its case
+    ]
+    matcher = Matcher(terms, boundaries=True)
+    text = (
+        "Transfers of shells directly from Pyongyang; Russia buys Waffenlieferungen and North "
+        "Korean made "
+        "rockets; they handed Moscow 1000 containers. Передали Украине оружие, но не в Украине "
+        "снаряды. The dprk and the DPRK."
+    )
+    hits = [(h.label, text[h.start : h.end]) for h in matcher.find(text)]
+    assert hits == [
+        ("transfer", "Transfers"),
+        ("from", "shells directly from Pyongyang"),
+        ("buys", "; Russia buys"),
+        ("delivery", "Waffenlieferungen"),
+        ("made", "North Korean made"),
+        ("hand", "handed Moscow"),
+        ("containers", "1000 containers"),
+        ("ua", "Украине оружи"),
+        ("dprk", "DPRK"),
+    ]
+    assert matcher.may_find(text.lower()) and not matcher.may_find("nothing here")
+    # The automaton is rebuilt where the matcher is unpickled, as in a page worker.
+    again = pickle.loads(pickle.dumps(matcher))
+    assert [(h.label, h.start, h.end) for h in again.find(text)] == [
+        (h.label, h.start, h.end) for h in matcher.find(text)
+    ]
