@@ -52,6 +52,8 @@ class Detector:
         self.profile = profile
         self.profile_name = profile.name
         self.index = StatementIndex.for_profile(profile)
+        self._full_names: dict[str, str] = {}  # speaker block -> a full name seen in it
+        self._listed = {entry["name"] for entry in profile.data.get("speaker", [])}
 
     @classmethod
     def from_profile(cls, profile: str | Path = "nk_russia") -> Detector:
@@ -69,6 +71,7 @@ class Detector:
                     self.profile, known.text, known.speaker, known.stance, known.lang
                 )
             self.index.add(known.statement_id, signature)
+            self._as_named(known.speaker)
 
     def detect(
         self, doc_id: str, text: str, lang: str | None = None, *, title: str | None = None
@@ -103,11 +106,15 @@ class Detector:
     ) -> Detection:
         assignment = self.index.assign(candidate.signature, candidate.own_id)
         answers = None if candidate.answers is None else earlier[candidate.answers].statement_id
+        speaker = self._as_named(candidate.speaker)
+        evidence = candidate.evidence | assignment.evidence
+        if speaker != candidate.speaker:
+            evidence["speaker_as_written"] = candidate.speaker
         return Detection(
             doc_id=analysis.doc_id,
             sentence_index=candidate.sentence_index,
             text=candidate.text,
-            speaker=candidate.speaker,
+            speaker=speaker,
             stance=candidate.stance,
             score=candidate.score,
             statement_id=assignment.statement_id,
@@ -115,9 +122,24 @@ class Detector:
             lang=analysis.lang,
             signature=candidate.signature.dumps(),
             facts=candidate.facts,
-            evidence=candidate.evidence | assignment.evidence,
+            evidence=evidence,
             answers_statement_id=answers,
         )
+
+    def _as_named(self, speaker: str | None) -> str | None:
+        """A lone surname as the full name the index knows it by ("Peters" once "Winston
+        Peters" has spoken); any other speaker as written, remembered when a full name."""
+        if not speaker:
+            return speaker
+        key = speaker_key(speaker)
+        block = self.index.block(key)
+        if len(key.split()) >= 2:
+            self._full_names.setdefault(block, speaker)
+            return speaker
+        if speaker in self._listed:
+            # "Ukraine" or "NATO" the profile names: a body, not a surname.
+            return speaker
+        return self._full_names.get(block, speaker)
 
 
 def detect_documents(docs: Iterable[Mapping], detector: Detector) -> Iterator[dict]:

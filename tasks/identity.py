@@ -21,6 +21,8 @@
 #   speaker_from          how the speaker was found: explicit, attribution, anaphor, turn,
 #                         continuation, outlet
 #   atoms                 the atoms the relevance rules saw (concept kinds, ids, @context …)
+#   speaker_as_written    a lone surname reported by the full name the index knows it by
+#                         ("Peters" as "Winston Peters"); absent otherwise
 
 from __future__ import annotations
 

@@ -367,7 +367,8 @@ def test_a_lone_surname_is_the_person_the_index_knows_by_full_name(profile):
         detector, "Евгений Пригожин опроверг сообщения о поставках оружия из КНДР.", "ru", "a"
     )
     lone = _first(detector, "Пригожин опроверг сообщения о поставках оружия из КНДР.", "ru", "b")
-    assert lone.speaker == "Пригожин" and lone.statement_id == full.statement_id
+    assert lone.speaker == "Евгений Пригожин" and lone.statement_id == full.statement_id
+    assert lone.evidence["speaker_as_written"] == "Пригожин"
     # and the other way round, with another person
     detector = Detector(profile)
     lone = _first(detector, "Бурмистров опроверг сообщения о закупках снарядов в КНДР.", "ru")
@@ -380,6 +381,25 @@ def test_a_lone_surname_is_the_person_the_index_knows_by_full_name(profile):
     index.block("yevgeny kimura")
     index.block("sergei kimura")
     assert index.block("kimura") == "kimura"
+
+
+def test_a_lone_surname_is_reported_by_the_full_name_once_known(profile):
+    detector = Detector(profile)
+    full = _first(
+        detector,
+        "Foreign Minister Winston Peters said North Korea had sent ballistic missiles to Russia.",
+        "en",
+        "a",
+    )
+    lone = _first(
+        detector, "Peters said Pyongyang had shipped ballistic missiles to Moscow.", "en", "b"
+    )
+    assert (full.speaker, lone.speaker) == ("Winston Peters", "Winston Peters")
+    assert lone.evidence["speaker_as_written"] == "Peters"
+    # A surname seen first stays as written: nothing yet names the person in full.
+    detector = Detector(profile)
+    first = _first(detector, "Peters said Pyongyang had shipped missiles to Moscow.", "en")
+    assert first.speaker == "Peters" and "speaker_as_written" not in first.evidence
 
 
 def test_same_facts_floor_comes_from_the_profile(profile):
