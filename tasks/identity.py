@@ -169,6 +169,16 @@ _KO_FAMILY = dict(
 )
 
 
+def _is_hangul(word: str) -> bool:
+    return all("\uac00" <= ch <= "\ud7a3" for ch in word)
+
+
+def _syllable(ch: str) -> str:
+    code = ord(ch) - 0xAC00
+    syllable = _KO_INITIAL[code // 588] + _KO_MEDIAL[code % 588 // 28] + _KO_FINAL[code % 28]
+    return syllable.replace("_", "")
+
+
 def romanised(name: str) -> str:
     """A name in Latin letters without accents, one token a word (a Hangul syllable each).
 
@@ -176,17 +186,17 @@ def romanised(name: str) -> str:
     Sikorski" are one person, and "조태열" "Cho Tae-yul".
     """
     out: list[str] = []
-    for word in re.split(r"[\s\-‐]+", name.casefold()):
-        if not word:
+    words = [w for w in re.split(r"[\s\-‐]+", name.casefold()) if w]
+    # A foreign name in Hangul keeps its words apart ("올레흐 시녜후보우"); a Korean
+    # name is one word, a syllable a name part ("조태열").
+    foreign = len(words) >= 2 and all(map(_is_hangul, words))
+    for word in words:
+        if foreign:
+            out.append("".join(_syllable(ch) for ch in word))
             continue
-        if all("\uac00" <= ch <= "\ud7a3" for ch in word):
+        if _is_hangul(word):
             for i, ch in enumerate(word):
-                if i == 0 and ch in _KO_FAMILY:
-                    out.append(_KO_FAMILY[ch])
-                    continue
-                code = ord(ch) - 0xAC00
-                syllable = _KO_INITIAL[code // 588] + _KO_MEDIAL[code % 588 // 28]
-                out.append((syllable + _KO_FINAL[code % 28]).replace("_", ""))
+                out.append(_KO_FAMILY[ch] if i == 0 and ch in _KO_FAMILY else _syllable(ch))
             continue
         letters = []
         for ch in word:
@@ -202,13 +212,18 @@ _SAME_NAME = 80  # rapidfuzz ratio of two romanised names of one person
 _SAME_SPELLING = 60  # ... when their consonants agree as well ("Прайс" and "Price")
 
 # English and Russian spell one sound differently: w/в (v, у), soft c/с (s), y/и (i),
-# and their vowels disagree most ("Price" / "Прайс", "Watson" / "Уотсон").
+# and their vowels disagree most ("Price" / "Прайс", "Watson" / "Уотсон"). Hangul has
+# no v, f, z or th: "Ivan Fedorov" is "이반 페도로프", "iban pedoropeu".
 _SOUNDS = (
     (re.compile(r"ph"), "f"),
     (re.compile(r"c(?=[eiy])"), "s"),
     (re.compile(r"[cq]"), "k"),
     (re.compile(r"x"), "ks"),
     (re.compile(r"w"), "v"),
+    (re.compile(r"v"), "b"),
+    (re.compile(r"f"), "p"),
+    (re.compile(r"zh|z"), "j"),
+    (re.compile(r"th"), "t"),
     (re.compile(r"[aeiouy]"), ""),
     (re.compile(r"(\w)\1+"), r"\1"),
 )

@@ -239,6 +239,9 @@ def test_a_name_spelt_by_sound_in_another_script_is_one_speaker_block(profile):
         index.block(name)
     assert index.block("роберт вуд") == "robert wood"
     assert index.block("эдриенн уотсон") == "adrienne watson"
+    # a foreign name in Hangul, word by word
+    index.block("yevgeny prigozhin")
+    assert index.block("예브게니 프리고진") == "yevgeny prigozhin"
     # alike in their consonants, but other names
     assert index.block("pak jong") == "pak jong"
     assert index.block("조 장관") == "조 장관"
