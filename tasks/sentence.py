@@ -177,13 +177,16 @@ _UP = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
 _LOW = "a-zß-öø-ÿĀ-žа-яё"
 # "LaCamera", "McDonald", "DeSantis": a capital inside a name after one or two letters.
 _TOKEN = rf"[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
-_NAME = re.compile(rf"(?<![\w'’])((?:{_TOKEN}\s){{1,5}}{_TOKEN})(?![\w'’])")
+# Up to eight words: a long title before a name ("House Foreign Affairs Committee Chairman
+# Michael McCaul") is read as a whole, then cut at its last title word.
+_NAME = re.compile(rf"(?<![\w'’])((?:{_TOKEN}\s){{1,7}}{_TOKEN})(?![\w'’])")
 _NOT_A_NAME_WORDS = (
     "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
     "This That These Those Its His Her Their Our Last Next Since After Before While When Then "
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mr Mrs Ms Dr President Minister "
     "Secretary Ambassador General Admiral Spokesman Spokeswoman Update Correction Read Also "
     "Chancellor Premier Director Chief Commander Governor Mayor Colonel Envoy Deputy Vice "
+    "Chairman Chairwoman Chair Senator Representative Congressman Congresswoman Speaker "
     "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
     # places and institutions are not people
     "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
@@ -193,7 +196,8 @@ _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
 # A single surname counts as a name right after one of these ("Foreign Minister Sikorski").
 _TITLES = frozenset(
     "President Minister Secretary Ambassador General Admiral Spokesman Spokeswoman Chancellor "  # noqa: SIM905
-    "Premier Director Chief Commander Governor Mayor Colonel Envoy".split()
+    "Premier Director Chief Commander Governor Mayor Colonel Envoy Chairman Chairwoman Chair "
+    "Senator Representative Congressman Congresswoman Speaker".split()
 )
 
 
@@ -341,8 +345,20 @@ def _unknown_bodies(
     if pattern is None:
         return []
     found = []
+    # "리처드 말스 호주 부총리 겸 국방장관은": the title of a name found before it.
+    titles = (
+        [
+            (m.end(1), m.end())
+            for m in (*_KO_TITLED.finditer(view), *_KO_FOREIGN_TITLED.finditer(view))
+            if m.span(1) in taken
+        ]
+        if lang == "ko"
+        else []
+    )
     for m in pattern.finditer(view):
         text = m.group(1)
+        if any(a <= m.start(1) and m.end(1) <= b for a, b in titles):
+            continue
         if lang == "en":
             tokens = text.split()
             while len(tokens) > 1 and (tokens[0] in _NOT_A_NAME or tokens[0].casefold() == "the"):
@@ -406,7 +422,9 @@ _KO_TITLED = re.compile(
 # Common nouns that look like a name before a title ("정부 대변인은").
 _KO_NOT_A_NAME = frozenset(
     "정부 당국 정보 국방 외교 한국 미국 일본 북한 남한 "  # noqa: SIM905
-    "합참 군사 안보 이번 지난 최근 현재 주재".split()
+    "합참 군사 안보 이번 지난 최근 현재 주재 "
+    # "주한 우크라이나 대사": the post, not a name
+    "주한 주미 주일 주중 주러 주영 주독 주불".split()
 )
 
 
@@ -444,7 +462,10 @@ def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         name, start, end = m.group(1), m.start(1), m.end(1)
         words = name.split()
         if (
-            any(w in _KO_NOT_A_NAME or _KO_NOT_A_NAME_END.search(w) for w in words)
+            any(w in _KO_NOT_A_NAME for w in words)
+            or _KO_NOT_A_NAME_END.search(words[-1])
+            # a given name may end like a particle ("드미트로"), not like a body
+            or any(_KO_NOT_A_NAME_END.search(w) and not w.endswith("로") for w in words[:-1])
             or any(a < end and start < b for a, b in taken)
         ):
             continue
@@ -501,7 +522,7 @@ _SPEECH = re.compile(
     re.IGNORECASE,
 )
 _PLACE_BEFORE = re.compile(
-    r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|from|near)\s+$", re.IGNORECASE
+    r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|on|from|near)\s+$", re.IGNORECASE
 )
 _SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
 # Plural nouns that open a sentence before a verb of speech the way a surname would.
@@ -521,6 +542,24 @@ _SURNAME_AFTER = re.compile(rf"\s+({_TOKEN})(?=\s*(?:[,.;:!?]|$|\s[a-zа-яё]))
 _SURNAME_AFTER_LATE = re.compile(rf"\s+(?:[a-zа-яё]+\s+){{1,2}}({_TOKEN})(?=\s*(?:[,.;:!?]|$))")
 
 
+# "По словам Умерова, …": a surname in the genitive after "according to".
+_RU_ACCORDING = re.compile(
+    rf"(?<!\w)(?:[Пп]о словам|[Пп]о мнению|[Пп]о оценке|[Пп]о данным)\s+({_TOKEN})(?=\s*[,.;:—])"
+)
+_RU_GENITIVE = (("овой", "ова"), ("евой", "ева"), ("иной", "ина"), ("ского", "ский"),
+                ("цкого", "цкий"), ("ова", "ов"), ("ева", "ев"), ("ёва", "ёв"), ("ина", "ин"),
+                ("ына", "ын"))
+
+
+def _ru_nominative(surname: str) -> str:
+    """A Russian or Ukrainian surname from the genitive: "Умерова" → "Умеров", "Захаровой" →
+    "Захарова"; a foreign one ("Шей") as it is."""
+    for ending, nominative in _RU_GENITIVE:
+        if surname.endswith(ending) and len(surname) > len(ending) + 2:
+            return surname[: -len(ending)] + nominative
+    return surname
+
+
 def _surnames(
     view: str, lang: str, verbs: list[Verb], taken: list[tuple[int, int]]
 ) -> list[Mention]:
@@ -532,6 +571,12 @@ def _surnames(
     if lang not in ("en", "ru"):
         return []
     found = []
+    if lang == "ru":
+        for m in _RU_ACCORDING.finditer(view):
+            start, end = m.span(1)
+            if m.group(1) not in _NOT_A_NAME and not any(a < end and start < b for a, b in taken):
+                found.append(Mention(_ru_nominative(m.group(1)), start, end, False, False))
+                taken = [*taken, (start, end)]
     for verb in verbs:
         if not _SPEECH.match(view, verb.start):
             continue  # "Imagery shows", "Evidence suggests": not a person speaking
