@@ -560,6 +560,46 @@ def _ru_nominative(surname: str) -> str:
     return surname
 
 
+# German capitalises every noun, so a lone surname is read only where a name must
+# stand: after a title ("erklärte Bundesverteidigungsminister Pistorius in Berlin"),
+# after "nach (den) Worten von", and alone after a closing reporting verb
+# ("…, kritisierte Tsahkna.").
+_DE_CLOSE = r"(?=\s*(?:[,.;:!?)]|$)|\s+[a-zäöüß])"
+_DE_TITLE_SURNAME = re.compile(
+    rf"(?<![\w-])[\w-]*(?i:{_DE_TITLES})\s+({_TOKEN}){_DE_CLOSE}"
+)
+_DE_WORDS_OF = re.compile(
+    rf"(?<!\w)(?:nach (?:den )?Worten von|zufolge von)\s+({_TOKEN}){_DE_CLOSE}"
+)
+_DE_AFTER_VERB = re.compile(rf"\s+({_TOKEN}){_DE_CLOSE}")
+_DE_TITLE_WORD = re.compile(rf"(?i:{_DE_TITLES})$")
+
+
+def _german_surnames(
+    view: str, verbs: list[Verb], taken: list[tuple[int, int]]
+) -> list[Mention]:
+    matches = [*_DE_TITLE_SURNAME.finditer(view), *_DE_WORDS_OF.finditer(view)]
+    for verb in verbs:
+        if view[: verb.start].rstrip().endswith((",", '"', "“", "»", "—")):
+            m = _DE_AFTER_VERB.match(view, verb.end)
+            if m:
+                matches.append(m)
+    found = []
+    for m in matches:
+        start, end = m.span(1)
+        name = m.group(1)
+        # A phrase-long concept ("stammt … aus Nordkorea") may hold the name; a word may not.
+        if (
+            name in _NOT_A_NAME
+            or _DE_TITLE_WORD.search(name)
+            or any(a < end and start < b and b - a <= 40 for a, b in taken)
+        ):
+            continue
+        found.append(Mention(name, start, end, False, False))
+        taken = [*taken, (start, end)]
+    return found
+
+
 def _surnames(
     view: str, lang: str, verbs: list[Verb], taken: list[tuple[int, int]]
 ) -> list[Mention]:
@@ -568,6 +608,8 @@ def _surnames(
     English and Russian only (German capitalises every noun); a capitalised word
     opening the sentence is more often a noun ("Officials said") and is left out.
     """
+    if lang == "de":
+        return _german_surnames(view, verbs, taken)
     if lang not in ("en", "ru"):
         return []
     found = []

@@ -842,6 +842,13 @@ ISSUE3_LATER_ROUNDS = [
          "드미트로 포노마렌코", "assert"),
         ("ko", "리처드 말스 호주 부총리 겸 국방장관은 북한의 대러 미사일 제공을 규탄했다.",
          "리처드 말스", "condemn"),
+        # German lone surnames where only a name can stand
+        ("de", "Russland verschieße Granaten aus Nordkorea, erklärte Bundesverteidigungsminister "
+         "Pistorius in Berlin.", "Pistorius", "assert"),
+        ("de", "Nordkorea sei durch seine Waffenlieferungen an Moskau mitschuldig am Tod von "
+         "Zivilisten, kritisierte Tsahkna.", "Tsahkna", "condemn"),
+        ("de", "Ein großer Teil der russischen Artilleriegranaten stammt nach den Worten von "
+         "Pistorius aus Nordkorea.", "Pistorius", "assert"),
         # a demand in the passive
         ("en", "North Korea's deliveries of missiles to Moscow must be stopped, Kaja Kallas said.",
          "Kaja Kallas", "demand"),
