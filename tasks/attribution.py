@@ -221,9 +221,13 @@ def _find_speaker(
                     or (
                         _apposed(s.view, m, verb.start)
                         # "Landsbergis, Lithuania's top diplomat, denounced": the name
-                        # before the apposition speaks, not the title in it
+                        # opening the clause before the apposition speaks, not the title
+                        # in it; "Eine Sprecherin … der EU, Nabila Massrali, verurteilte":
+                        # a body closing a title is not such a name
                         and not any(
-                            e.end <= m.start and not s.view[e.end : m.start].strip(" ,")
+                            e.end <= m.start
+                            and not s.view[e.end : m.start].strip(" ,")
+                            and not s.view[: e.start].strip(" \"'“”«»")
                             for e in mentions
                         )
                     )

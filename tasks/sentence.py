@@ -235,7 +235,7 @@ _DE_TITLES = (
     r"Geheimdienstchef(?:in)?|Chef(?:in)?|Direktor(?:in)?|Kommandeur(?:in)?|General|Oberst|"
     r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt|"
     r"Gebietsstaatsanwalt|Politiker(?:in)?|Abgeordnete[rn]?|Vorsitzende[rn]?|Kommissar(?:in)?|"
-    r"Beauftragte[rn]?"
+    r"Beauftragte[rn]?|Koordinator(?:in)?"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -572,13 +572,24 @@ _DE_WORDS_OF = re.compile(
     rf"(?<!\w)(?:nach (?:den )?Worten von|zufolge von)\s+({_TOKEN}){_DE_CLOSE}"
 )
 _DE_AFTER_VERB = re.compile(rf"\s+({_TOKEN}){_DE_CLOSE}")
+# A name in commas after a title and what it holds: "die Geheimdienstkoordinatorin der
+# US-Regierung, Avril Haines, vor dem Senat", "Eine Sprecherin des Auswärtigen Dienstes der
+# EU, Nabila Massrali, verurteilte".
+_DE_TITLE_APPOSED = re.compile(
+    rf"[\w-]*(?i:{_DE_TITLES})(?:e?s)?\s+(?:[\w-]+\s+){{0,5}}?[\w-]+,\s+"
+    rf"((?:{_TOKEN}\s){{1,2}}{_TOKEN}),"
+)
 _DE_TITLE_WORD = re.compile(rf"(?i:{_DE_TITLES})$")
 
 
 def _german_surnames(
     view: str, verbs: list[Verb], taken: list[tuple[int, int]]
 ) -> list[Mention]:
-    matches = [*_DE_TITLE_SURNAME.finditer(view), *_DE_WORDS_OF.finditer(view)]
+    matches = [
+        *_DE_TITLE_SURNAME.finditer(view),
+        *_DE_WORDS_OF.finditer(view),
+        *_DE_TITLE_APPOSED.finditer(view),
+    ]
     for verb in verbs:
         if view[: verb.start].rstrip().endswith((",", '"', "“", "»", "—")):
             m = _DE_AFTER_VERB.match(view, verb.end)

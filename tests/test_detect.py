@@ -849,6 +849,9 @@ ISSUE3_LATER_ROUNDS = [
          "Zivilisten, kritisierte Tsahkna.", "Tsahkna", "condemn"),
         ("de", "Ein großer Teil der russischen Artilleriegranaten stammt nach den Worten von "
          "Pistorius aus Nordkorea.", "Pistorius", "assert"),
+        # a name in commas after a title and the body it holds
+        ("de", "Eine Sprecherin des Auswärtigen Dienstes der EU, Nabila Massrali, verurteilte die "
+         "Weitergabe nordkoreanischer Raketen an Russland.", "Nabila Massrali", "condemn"),
         # a demand in the passive
         ("en", "North Korea's deliveries of missiles to Moscow must be stopped, Kaja Kallas said.",
          "Kaja Kallas", "demand"),
