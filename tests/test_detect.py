@@ -117,6 +117,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test10", {"f1": 0.91, "speaker": 0.87, "stance": 0.91, "cross-language": 0.68}),
         ("test11", {"f1": 0.92, "speaker": 0.72, "stance": 0.86, "cross-language": 0.45}),
         ("test12", {"f1": 0.95, "speaker": 0.85, "stance": 0.92, "cross-language": 0.64}),
+        ("test13", {"f1": 0.93, "speaker": 0.9, "stance": 0.9, "cross-language": 0.68}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -151,7 +152,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         json.loads(line)["id"]
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-            "test10", "test11", "test12",
+            "test10", "test11", "test12", "test13",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
