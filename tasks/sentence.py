@@ -179,7 +179,9 @@ _LOW = "a-zß-öø-ÿĀ-žа-яё"
 _TOKEN = rf"[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
 # Up to eight words: a long title before a name ("House Foreign Affairs Committee Chairman
 # Michael McCaul") is read as a whole, then cut at its last title word.
-_NAME = re.compile(rf"(?<![\w'’])((?:{_TOKEN}\s){{1,7}}{_TOKEN})(?![\w'’])")
+_NAME = re.compile(
+    rf"(?<![\w'’])((?:{_TOKEN}\s(?:(?:de|du|da|van|von|der|le|la)\s)?){{1,7}}{_TOKEN})(?![\w'’])"
+)
 _NOT_A_NAME_WORDS = (
     "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
     "This That These Those Its His Her Their Our Last Next Since After Before While When Then "
@@ -417,7 +419,8 @@ _KO_FAMILY = (
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
     r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|위원장|부부장|부장|의원|사령관|청장|"
-    r"실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장)(?:은|는|이|가)(?![가-힣])"
+    r"실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수)"
+    r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # Common nouns that look like a name before a title ("정부 대변인은").
 _KO_NOT_A_NAME = frozenset(
@@ -428,11 +431,13 @@ _KO_NOT_A_NAME = frozenset(
 )
 
 
+_KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 # Foreign names in Hangul before their title: "데이비드 래미 영국 외무장관은",
 # "부다노우 우크라이나 국방정보총국장은", "우드 차석대사에 따르면".
 _KO_FOREIGN_TITLED = re.compile(
-    r"(?<![가-힣])((?:[가-힣]{2,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
-    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|위원장)"
+    r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
+    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|위원장|"
+    r"의원|연구위원|교수)"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
@@ -450,10 +455,19 @@ def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     found = []
     for m in _KO_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
+        before = _KO_WORD_BEFORE.search(view, 0, start)
         if (
             name in _KO_NOT_A_NAME
             or _KO_NOT_A_GIVEN_NAME_END.search(name)
             or any(a < end and start < b for a, b in taken)
+            # "짐 리시 미 상원의원": the surname of a foreign name, not a Korean name
+            or (
+                before is not None
+                and before.group(1) not in _KO_NOT_A_NAME
+                and not _KO_NOT_A_NAME_END.search(before.group(1))
+                and not before.group(1).endswith("인")
+                and not any(a < before.end(1) and before.start(1) < b for a, b in taken)
+            )
         ):
             continue
         found.append(Mention(name, start, end, False, False))
@@ -580,6 +594,10 @@ _DE_TITLE_APPOSED = re.compile(
     rf"((?:{_TOKEN}\s){{1,2}}{_TOKEN}),"
 )
 _DE_TITLE_WORD = re.compile(rf"(?i:{_DE_TITLES})$")
+# "Christophe Lemoine, Sprecher des französischen Außenministeriums, verurteilte …"
+_DE_NAME_APPOSED = re.compile(
+    rf"\A\W*((?:{_TOKEN}\s){{1,2}}{_TOKEN}),\s+(?:der\s|die\s)?[\w-]*(?i:{_DE_TITLES})\b"
+)
 
 
 def _german_surnames(
@@ -589,6 +607,7 @@ def _german_surnames(
         *_DE_TITLE_SURNAME.finditer(view),
         *_DE_WORDS_OF.finditer(view),
         *_DE_TITLE_APPOSED.finditer(view),
+        *_DE_NAME_APPOSED.finditer(view),
     ]
     for verb in verbs:
         if view[: verb.start].rstrip().endswith((",", '"', "“", "»", "—")):

@@ -117,7 +117,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test10", {"f1": 0.91, "speaker": 0.87, "stance": 0.91, "cross-language": 0.68}),
         ("test11", {"f1": 0.92, "speaker": 0.72, "stance": 0.86, "cross-language": 0.45}),
         ("test12", {"f1": 0.95, "speaker": 0.85, "stance": 0.92, "cross-language": 0.64}),
-        ("test13", {"f1": 0.93, "speaker": 0.9, "stance": 0.9, "cross-language": 0.68}),
+        ("test13", {"f1": 0.93, "speaker": 0.92, "stance": 0.92, "cross-language": 0.72}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -853,6 +853,21 @@ ISSUE3_LATER_ROUNDS = [
         # a name in commas after a title and the body it holds
         ("de", "Eine Sprecherin des Auswärtigen Dienstes der EU, Nabila Massrali, verurteilte die "
          "Weitergabe nordkoreanischer Raketen an Russland.", "Nabila Massrali", "condemn"),
+        # Korean researchers and lawmakers by title; a foreign surname is not a Korean name
+        ("ko", "통일연구원 홍민 선임연구위원에 따르면 북한은 포탄 수백만 발을 러시아로 넘겼다.",
+         "홍민", "assert"),
+        ("ko", "짐 리시 미 상원의원은 북한과 러시아의 무기 거래에 관여한 기업을 제재해야 한다고 "
+         "촉구했다.", "짐 리시", "demand"),
+        # a name before its apposition (de); a particle inside a name (en)
+        ("de", "Christophe Lemoine, Sprecher des französischen Außenministeriums, verurteilte die "
+         "nordkoreanischen Waffenlieferungen an Russland.", "Christophe Lemoine", "condemn"),
+        ("en", "French ambassador Nicolas de Rivière said Russia was firing North Korean missiles "
+         "at Ukraine.", "Nicolas de Rivière", "assert"),
+        # "unsubstantiated" denies; "must immediately halt" demands
+        ("en", "The allegation that Moscow is using ballistic missiles from Pyongyang is "
+         "unsubstantiated, Peskov told reporters.", "Dmitry Peskov", "deny"),
+        ("en", "State Department spokesperson Tammy Bruce said North Korea and Russia must "
+         "immediately halt the unlawful arms trade.", "Tammy Bruce", "demand"),
         # a demand in the passive
         ("en", "North Korea's deliveries of missiles to Moscow must be stopped, Kaja Kallas said.",
          "Kaja Kallas", "demand"),
