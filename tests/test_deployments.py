@@ -54,10 +54,18 @@ class Server:
         self.api = f"{url}/api"
         self.env = env
 
+    def request(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
+        # Prefect's own client retries a busy server's 503 (its SQLite database
+        # locked while the rest of the suite runs); these raw calls do the same.
+        for attempt in range(5):
+            response = httpx.request(method, f"{self.api}{path}", json=body, timeout=30)
+            if response.status_code != 503 or attempt == 4:
+                return response.raise_for_status()
+            time.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
     def post(self, path: str, body: dict) -> list | dict:
-        response = httpx.post(f"{self.api}{path}", json=body, timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return self.request("POST", path, body).json()
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -121,10 +129,11 @@ def deployed(prefect_server: Server, tmp_path_factory) -> Iterator[Server]:
     # monitor's single slot, and would poll the default sources.
     for deployment in prefect_server.post("/deployments/filter", {}):
         for schedule in deployment["schedules"]:
-            httpx.patch(
-                f"{prefect_server.api}/deployments/{deployment['id']}/schedules/{schedule['id']}",
-                json={"active": False}, timeout=30,
-            ).raise_for_status()
+            prefect_server.request(
+                "PATCH",
+                f"/deployments/{deployment['id']}/schedules/{schedule['id']}",
+                {"active": False},
+            )
     logs = tmp_path_factory.mktemp("worker") / "worker.log"
     with logs.open("w") as log:
         worker = subprocess.Popen(
@@ -152,7 +161,7 @@ def monitor_run(deployed: Server, tmp_path_factory) -> Iterator[dict]:
             "--params", json.dumps(params), "--watch", "--watch-timeout", "300",
         )
     run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
-    run = httpx.get(f"{deployed.api}/flow_runs/{run_id}", timeout=30).json()
+    run = deployed.request("GET", f"/flow_runs/{run_id}").json()
     assert run["state_type"] == "COMPLETED", out
     yield {"run": run, "db": db}
 

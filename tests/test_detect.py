@@ -118,6 +118,7 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         ("test11", {"f1": 0.92, "speaker": 0.72, "stance": 0.86, "cross-language": 0.45}),
         ("test12", {"f1": 0.95, "speaker": 0.85, "stance": 0.92, "cross-language": 0.64}),
         ("test13", {"f1": 0.93, "speaker": 0.92, "stance": 0.92, "cross-language": 0.72}),
+        ("test14", {"f1": 0.93, "speaker": 0.83, "stance": 0.88, "cross-language": 0.7}),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -152,7 +153,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         json.loads(line)["id"]
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-            "test10", "test11", "test12", "test13",
+            "test10", "test11", "test12", "test13", "test14",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
