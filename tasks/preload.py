@@ -6,6 +6,13 @@ worker would otherwise load for itself.
 """
 
 import gc
+import os
+
+# A worker never talks to Prefect. A script that starts a run without a
+# `__main__` guard runs again in each worker as it starts; there it must fail
+# at once rather than start a temporary Prefect server that the dying worker
+# would leave running.
+os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "false"
 
 from armswatch.tasks import extract, process  # noqa: F401
 from armswatch.tasks.text import warm_up

@@ -139,6 +139,37 @@ def test_a_script_that_starts_a_run_unguarded_gets_a_clear_error(tmp_path):
     assert 'under `if __name__ == "__main__":`' in done.stderr, done.stderr[-3000:]
 
 
+def test_an_unguarded_script_on_a_temporary_server_leaves_no_server_behind(tmp_path):
+    """Without an API URL each worker that re-ran the script used to start a temporary
+    Prefect server of its own, and died leaving it running."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from armswatch.demo.server import ReplayServer
+
+    site = Path(__file__).parent / "fixtures" / "site"
+    script = tmp_path / "run.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ARMSWATCH_"))}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "ARMSWATCH_WORKERS": "2",
+    }
+    with ReplayServer([site / "v1"]) as server:
+        script.write_text(UNGUARDED.format(sources=str(site / "sources.toml"),
+                                           db=str(tmp_path / "w.duckdb"), base=server.base_url))
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              timeout=300, env=env, cwd=tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "finished" not in done.stdout
+    assert 'under `if __name__ == "__main__":`' in output, output[-3000:]
+    # The script's own run starts one; no worker starts another.
+    assert output.count("Starting temporary server") == 1, output[-3000:]
+
+
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
