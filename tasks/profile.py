@@ -64,13 +64,13 @@ class Matcher:
     """Many terms; each hit says which label it found.
 
     Python's `re` tries every alternative of an alternation at every position,
-    which made term scans most of the cost of reading a page. So each plain term
-    keeps a pattern of its own, and an Aho-Corasick automaton over every plain
-    term's longest literal run (lower-cased) finds, in one C pass, the few terms a
-    text can hold; only those are run. Terms that are regular expressions of their
-    own ("re:…") have no such run and are scanned as one alternation. Hits are
-    leftmost first; at one position the longer one wins, and of two as long the
-    longer term's.
+    which made term scans most of the cost of reading a page. So each term keeps
+    a pattern of its own, and an Aho-Corasick automaton over every term's literal
+    letters (lower-cased; for a regular expression, strings its parse says every
+    match holds) finds, in one C pass, the few terms a text can hold; only those
+    are run, and only where their letters occur. A regular expression with no
+    such strings is scanned as part of one alternation. Hits are leftmost first;
+    at one position the longer one wins, and of two as long the longer term's.
     """
 
     def __init__(self, entries: list[tuple[str, object]], boundaries: bool) -> None:
@@ -86,19 +86,15 @@ class Matcher:
         free: list[str] = []
         for position, (term, _) in enumerate(ordered):
             if term.startswith("re:"):
-                # Best: strings every match starts with, so it is tried only there.
-                factors = _prefix_factors(term[3:])
-                if factors is not None:
-                    self._starts.add(position)
-                else:
-                    factors = _required_factors(term[3:])
+                factors, at_start, width = _regex_plan(term[3:])
                 if factors is None:
                     free.append(f"(?P<g{position}>{_term_pattern(term, boundaries, outer=True)})")
                     continue
                 self._singles[position] = re.compile(_term_pattern(term, boundaries), re.IGNORECASE)
                 for factor in factors:
                     runs.setdefault(factor, []).append(position)
-                width = _max_width(term[3:])
+                if at_start:
+                    self._starts.add(position)
                 if width is not None:
                     self._widths[position] = width
                 continue
@@ -129,20 +125,14 @@ class Matcher:
         # What a scan costs, roughly: the alternation is tried at every position,
         # the automaton's pass and the few terms it finds cost next to nothing.
         self.size = len(self._free.pattern) if self._free else 0
-        self.anchors = None if free else tuple(sorted(self._runs))
 
     def __getstate__(self) -> dict[str, object]:
         # The automaton is rebuilt where it is used: cheaper than shipping it.
-        return {k: v for k, v in self.__dict__.items() if k != "_automaton"} | {
-            "_automaton": None
-        }
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
+        return self.__dict__ | {"_automaton": None}
 
     def _candidates(self, lowered: str) -> dict[int, list[int]]:
-        """The terms whose literal run (or factor) occurs in a lower-cased text, and
-        where each occurrence ends."""
+        """The terms whose letters occur in a lower-cased text, and where each
+        occurrence starts."""
         if not self._runs:
             return {}
         if self._automaton is None:
@@ -250,29 +240,26 @@ def _with_genitive(term: str, genitive: bool) -> list[str]:
 _LITERAL_RUN = re.compile(r"[^\s*\-'’]+")
 
 
-def _required_factors(pattern: str) -> frozenset[str] | None:
-    """Strings (lower-cased) one of which every match of a regular expression holds.
+def _regex_plan(pattern: str) -> tuple[frozenset[str] | None, bool, int | None]:
+    """How to look for a regular-expression term: the strings (lower-cased) one of
+    which every match holds, whether every match starts with one, and the widest a
+    match can be when that is bounded.
 
-    The prefilter RE2 and Hyperscan use, for the simple case: the longest literal
-    runs a match must pass through, or an alternation's branches each with one.
-    None when the expression has none worth looking for; it is then scanned.
+    The prefilter RE2 and Hyperscan use, for the simple case: literal runs a match
+    must pass through, or an alternation's branches each with one. No strings when
+    the expression has none worth looking for; it is then scanned.
     """
     try:
         # re's own parser: internal, but there since Python 3.11; if it fails or
         # changes, a term is merely scanned rather than prefiltered.
         parsed = _re_parser.parse(pattern, re.IGNORECASE)
-        return _best_factors(_sequence_factors(list(parsed)))
+        starting = _starting(list(parsed))
+        prefix = _best_factors([starting]) if starting else None
+        factors = prefix or _best_factors(_sequence_factors(list(parsed)))
+        width = parsed.getwidth()[1]
     except Exception:
-        return None
-
-
-def _max_width(pattern: str) -> int | None:
-    """The most characters a match of a regular expression can take, if bounded."""
-    try:
-        width = _re_parser.parse(pattern, re.IGNORECASE).getwidth()[1]
-    except Exception:
-        return None
-    return width if width < 1000 else None
+        return None, False, None
+    return factors, prefix is not None, width if width < 1000 else None
 
 
 def _around(pattern: re.Pattern, text: str, starts: list[int], width: int) -> Iterator[re.Match]:
@@ -299,15 +286,6 @@ def _word_starts(text: str, starts: list[int]) -> set[int]:
             start -= 1
         out.add(start)
     return out
-
-
-def _prefix_factors(pattern: str) -> frozenset[str] | None:
-    """Strings (lower-cased) one of which every match of a regular expression starts with."""
-    try:
-        factors = _starting(list(_re_parser.parse(pattern, re.IGNORECASE)))
-    except Exception:
-        return None
-    return _best_factors([factors]) if factors else None
 
 
 _ZERO_WIDTH = (_re_constants.AT, _re_constants.ASSERT, _re_constants.ASSERT_NOT)
