@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from armswatch.tasks.profile import Hit, Lexicon, Profile
@@ -335,7 +336,11 @@ _DE_HEAD = re.compile(
 
 
 def _unknown_bodies(
-    view: str, lang: str, known: list[Mention], taken: list[tuple[int, int]]
+    view: str,
+    lang: str,
+    known: list[Mention],
+    taken: list[tuple[int, int]],
+    titles: Sequence[tuple[int, int]] = (),
 ) -> list[Mention]:
     """Unlisted institutions by a qualified head noun ("Kharkiv regional prosecutors").
 
@@ -347,20 +352,10 @@ def _unknown_bodies(
     if pattern is None:
         return []
     found = []
-    # "리처드 말스 호주 부총리 겸 국방장관은": the title of a name found before it.
-    titles = (
-        [
-            (m.end(1), m.end())
-            for m in (*_KO_TITLED.finditer(view), *_KO_FOREIGN_TITLED.finditer(view))
-            if m.span(1) in taken
-        ]
-        if lang == "ko"
-        else []
-    )
     for m in pattern.finditer(view):
         text = m.group(1)
         if any(a <= m.start(1) and m.end(1) <= b for a, b in titles):
-            continue
+            continue  # "리처드 말스 호주 부총리 겸 국방장관은": the title of a name before it
         if lang == "en":
             tokens = text.split()
             while len(tokens) > 1 and (tokens[0] in _NOT_A_NAME or tokens[0].casefold() == "the"):
@@ -451,8 +446,12 @@ _KO_PERSONAL_TITLE = re.compile(r"장관|대변인|대사|총리|차관|실장|�
 _KO_NOT_A_GIVEN_NAME_END = re.compile(r"(?:히|게|고|며|면|요|다고|라고)$")
 
 
-def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
+def _korean_titled_names(
+    view: str, taken: list[tuple[int, int]]
+) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """Korean and foreign names before their title, and the spans of those titles."""
     found = []
+    titles = []
     for m in _KO_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
         before = _KO_WORD_BEFORE.search(view, 0, start)
@@ -471,6 +470,7 @@ def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         ):
             continue
         found.append(Mention(name, start, end, False, False))
+        titles.append((end, m.end()))
         taken = [*taken, (start, end)]
     for m in _KO_FOREIGN_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
@@ -484,7 +484,8 @@ def _korean_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         ):
             continue
         found.append(Mention(name, start, end, False, False))
-    return found
+        titles.append((end, m.end()))
+    return found, titles
 
 
 # Organisations by name ("the Center for Strategic and International Studies",
@@ -635,8 +636,10 @@ def _surnames(
 ) -> list[Mention]:
     """A lone surname right before a reporting verb ("Sikorski said", "Хили заявил").
 
-    English and Russian only (German capitalises every noun); a capitalised word
-    opening the sentence is more often a noun ("Officials said") and is left out.
+    English and Russian; German, which capitalises every noun, only where a name
+    must stand (`_german_surnames`). A capitalised word opening the sentence is more
+    often a noun ("Officials said") and is left out; Russian also reads a genitive
+    surname after "по словам".
     """
     if lang == "de":
         return _german_surnames(view, verbs, taken)
@@ -683,14 +686,16 @@ def unknown_speakers(
     taken = known_spans + concepts
     found = _organisations(view, taken) if lang == "en" else []
     found += _unknown_names(view, lang, taken + [(m.start, m.end) for m in found])
+    titles: list[tuple[int, int]] = []
     if lang == "de":
         found += _german_titled_names(view, taken)
     elif lang == "ko":
-        found += _korean_titled_names(view, taken)
+        korean, titles = _korean_titled_names(view, taken)
+        found += korean
     names = [(m.start, m.end) for m in found]
     # Place names may qualify a body ("Kharkiv regional prosecutors"), actors may not
     # ("Russian military" is not a speaker the sentence names).
-    return found + _unknown_bodies(view, lang, known, known_spans + names)
+    return found + _unknown_bodies(view, lang, known, known_spans + names, titles)
 
 
 # The concept kinds that set a document's topic: both sides, and one of the subjects.
