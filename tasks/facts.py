@@ -20,7 +20,9 @@ MULTIPLIERS = {
 }  # fmt: skip
 NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "twenty": 20,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20,
     "ein": 1, "eine": 1, "einer": 1, "einem": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5,
     "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "zwölf": 12, "zwanzig": 20,
     "один": 1, "одна": 1, "одну": 1, "одного": 1, "два": 2, "две": 2, "двух": 2, "три": 3,
@@ -32,14 +34,23 @@ NUMBER_WORDS = {
     "achtzig": 80, "neunzig": 90, "anderthalb": 1.5, "eineinhalb": 1.5,
     "двадцать": 20, "тридцать": 30, "сорок": 40, "пятьдесят": 50, "шестьдесят": 60,
     "семьдесят": 70, "восемьдесят": 80, "девяносто": 90, "полтора": 1.5, "полутора": 1.5,
+    # the genitive after "около", "более" ("около двадцати восьми тысяч")
+    "четырех": 4, "четырёх": 4, "пяти": 5, "шести": 6, "семи": 7, "восьми": 8, "девяти": 9,
+    "десяти": 10, "двадцати": 20, "тридцати": 30, "сорока": 40, "пятидесяти": 50,
+    "шестидесяти": 60, "семидесяти": 70, "восьмидесяти": 80, "девяноста": 90,
 }  # fmt: skip
 _DIGITS = r"\d{1,3}(?:(?:,|\.|\u00a0|\u202f| )\d{3})+(?![\d])|\d+"
 _MULT_WORDS = "|".join(sorted((re.escape(k) for k in MULTIPLIERS), key=len, reverse=True))
 _NUMERIC = re.compile(
     rf"(?<![\w.,\-‐])({_DIGITS})(?:([.,])(\d+))?(?:\s?({_MULT_WORDS})(?!\w))?", re.IGNORECASE
 )
+_TENS = {k: v for k, v in NUMBER_WORDS.items() if v in (20, 30, 40, 50, 60, 70, 80, 90)}
+_UNITS = {k: v for k, v in NUMBER_WORDS.items() if v in range(1, 10) and k not in ("a", "an")}
+# "twenty-eight thousand", "двадцать восемь тысяч": a ten and a unit before the multiplier.
 _WORDED = re.compile(
-    rf"(?<!\w)(?:({'|'.join(NUMBER_WORDS)})\s+)?({_MULT_WORDS})(?!\w)", re.IGNORECASE
+    rf"(?<!\w)(?:(?:({'|'.join(_TENS)})[\s\-‐]+({'|'.join(_UNITS)})|({'|'.join(NUMBER_WORDS)}))\s+)?"
+    rf"({_MULT_WORDS})(?!\w)",
+    re.IGNORECASE,
 )
 _CJK_NUMBER = re.compile(r"(?<![\w\-‐])(?:(?:(\d[\d,.]*)?\s?([억만천億万千]))+\s?\d*|\d[\d,]*)")
 _CJK_UNITS = {"억": 1e8, "億": 1e8, "만": 1e4, "万": 1e4, "천": 1e3, "千": 1e3}
@@ -103,7 +114,11 @@ def quantities_in(view: str, lang: str) -> list[tuple[float, int, int]]:
     for m in _WORDED.finditer(view):
         if any(s <= m.start() < e for s, e in taken):
             continue
-        word, mult = m.group(1), m.group(2).lower()
+        tens, unit, word, mult = m.group(1), m.group(2), m.group(3), m.group(4).lower()
+        if tens:
+            value = NUMBER_WORDS[tens.lower()] + NUMBER_WORDS[unit.lower()]
+            found.append((value * MULTIPLIERS[mult], m.start(), m.end()))
+            continue
         if word is None:
             # "thousands of", "тысячи контейнеров": a rough order, not a number,
             # unless a bound word makes the singular reading certain.

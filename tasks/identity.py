@@ -111,6 +111,9 @@ class Signature:
     features: dict[str, float]
     tokens: frozenset[str]
     quantities: dict[str, str]  # unit → number key
+    # Others the sentence names beside its speaker, who may speak for the same body
+    # ("EU spokesperson Peter Stano", "Japan's foreign minister Yoko Kamikawa").
+    affiliates: frozenset[str] = frozenset()
 
     def dumps(self) -> str:
         return json.dumps(
@@ -122,6 +125,7 @@ class Signature:
                 "features": dict(sorted(self.features.items())),
                 "tokens": sorted(self.tokens),
                 "quantities": dict(sorted(self.quantities.items())),
+                "affiliates": sorted(self.affiliates),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -140,6 +144,7 @@ class Signature:
                 features={str(k): float(v) for k, v in data["features"].items()},
                 tokens=frozenset(data.get("tokens", ())),
                 quantities={str(k): str(v) for k, v in data.get("quantities", {}).items()},
+                affiliates=frozenset(map(str, data.get("affiliates", ()))),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -187,16 +192,15 @@ def romanised(name: str) -> str:
     """
     out: list[str] = []
     words = [w for w in re.split(r"[\s\-‐]+", name.casefold()) if w]
-    # A foreign name in Hangul keeps its words apart ("올레흐 시녜후보우"); a Korean
-    # name is one word, a syllable a name part ("조태열").
-    foreign = len(words) >= 2 and all(map(_is_hangul, words))
     for word in words:
-        if foreign:
-            out.append("".join(_syllable(ch) for ch in word))
-            continue
         if _is_hangul(word):
-            for i, ch in enumerate(word):
-                out.append(_KO_FAMILY[ch] if i == 0 and ch in _KO_FAMILY else _syllable(ch))
+            if _korean_name(word, alone=len(words) == 1):
+                # A Korean name is one word, a syllable a name part ("조태열").
+                for i, ch in enumerate(word):
+                    out.append(_KO_FAMILY[ch] if i == 0 and ch in _KO_FAMILY else _syllable(ch))
+            else:
+                # A foreign name in Hangul keeps its words ("올레흐 시녜후보우", "마체고라").
+                out.append("".join(_syllable(ch) for ch in word))
             continue
         letters = []
         for ch in word:
@@ -206,6 +210,17 @@ def romanised(name: str) -> str:
         folded = unicodedata.normalize("NFKD", "".join(letters))
         out.append("".join(c for c in folded if c.isascii() and c.isalnum()))
     return " ".join(t for t in out if t)
+
+
+def _korean_name(word: str, *, alone: bool) -> bool:
+    """Whether a Hangul word is a Korean name or surname: a family name and at most two
+    given syllables, written alone or before a title ("조태열", "조 장관"). Longer words
+    and names of several words are foreign names in Hangul ("마체고라", "필립 골드버그")."""
+    if word[0] not in _KO_FAMILY or any(_syllable(ch).endswith("eu") for ch in word[1:]):
+        # "드", "르", "스": how Hangul writes a foreign consonant ("우드", Wood),
+        # never a syllable of a Korean given name.
+        return False
+    return len(word) == 1 or (alone and len(word) <= 3)
 
 
 _SAME_NAME = 80  # rapidfuzz ratio of two romanised names of one person
@@ -242,7 +257,42 @@ def _sound_alike(a: str, b: str) -> bool:
     return fuzz.ratio(sounded(a), sounded(b)) >= 90 and all(
         fuzz.ratio(sounded(x), sounded(y)) >= 80 for x, y in zip(a.split(), b.split(), strict=True)
     )
-_LONE_SURNAME = 5  # letters a lone surname needs to stand for a full name ("Kim" does not)
+
+
+_LONE_SURNAME = 4  # letters a lone surname needs to stand for a full name ("Kim" does not)
+# Surnames too common to stand alone for one person, whatever their length.
+_COMMON_SURNAMES = frozenset("kim lee yi ri park pak choi jung jeong kang".split())  # noqa: SIM905
+# Honorifics before a name and titles after a Korean one: not part of the name
+# ("Lord Cameron", "조 장관", "골드버그 대사").
+_HONORIFICS = frozenset("lord lady sir dame dr mr mrs ms prof".split())  # noqa: SIM905
+_KO_TITLES = frozenset((
+    "장관", "차관", "대사", "대변인", "의원", "위원장", "원장", "실장", "총장",
+    "국장", "대표", "교수", "연구위원", "청장", "사령관", "총리", "대통령", "부부장",
+    "부장", "특사", "처장", "차장", "본부장", "단장", "의장", "비서관", "수석",
+))  # fmt: skip
+
+
+def _name_words(speaker: str) -> tuple[list[str], bool]:
+    """A speaker key's words without honorifics or a trailing Korean title, and
+    whether a title followed ("조 장관": Minister Cho, named before)."""
+    words = speaker.split()
+    while len(words) > 1 and words[0].rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    titled = False
+    while len(words) > 1 and words[-1] in _KO_TITLES:
+        words, titled = words[:-1], True
+    return words, titled
+
+
+def _surname_tokens(words: list[str]) -> set[str]:
+    """Where a full name keeps its surname: its last word ("strackzimmermann" for
+    "Marie-Agnes Strack-Zimmermann"), that word's last part, or the first syllable
+    of a Korean name."""
+    tokens = romanised(" ".join(words)).split()
+    out = {tokens[-1], romanised(words[-1]).replace(" ", "")}
+    if tokens[0] in _KO_FAMILY.values():
+        out.add(tokens[0])
+    return out
 
 
 def speaker_key(speaker: str | None) -> str:
@@ -318,8 +368,11 @@ class StatementIndex:
         self._implies = {k: tuple(v) for k, v in (implies or {}).items()}
         self._materiel = frozenset(cid for cid, kind in (kinds or {}).items() if kind == "materiel")
         self._blocks: dict[str, str] = {}  # speaker key -> the block its statements share
-        self._romans: dict[str, tuple[int, str]] = {}  # block -> token count, romanised name
+        # block -> token count, romanised name, where its surname may be
+        self._romans: dict[str, tuple[int, str, set[str]]] = {}
         self._lone: dict[str, str] = {}  # romanised lone surname -> its block
+        self._parent: dict[str, str] = {}  # a lone surname's block -> the full name's it joined
+        self._members: dict[str, list[str]] = {}  # a joined block -> the blocks posted under it
         self._entries: list[_Entry] = []
         self._ids: dict[str, int] = {}  # statement_id → position of its entry
         self._postings: dict[tuple[str, str], list[int]] = {}
@@ -363,15 +416,22 @@ class StatementIndex:
     def block(self, speaker: str) -> str:
         """The speaker block a speaker key belongs to: its own, or that of the same name
         spelt in another script or transliteration ("Радослав Сикорский", "Radosław
-        Sikorski"), which a profile that does not list the person cannot join."""
+        Sikorski"), which a profile that does not list the person cannot join, or that
+        of the one full name a lone surname stands for ("Сингх", "Sabrina Singh"),
+        whichever of the two was seen first."""
         if speaker in self._blocks:
-            return self._blocks[speaker]
+            return self._root(self._blocks[speaker])
         block = speaker
-        name = romanised(speaker)
-        tokens = name.split()
+        words, titled = _name_words(speaker)
+        if len(words) == 1 and not _is_hangul(words[0]):
+            # One word is one surname, double-barrelled or not ("Strack-Zimmermann").
+            tokens = [romanised(words[0]).replace(" ", "")]
+        else:
+            tokens = romanised(" ".join(words)).split()
+        name = " ".join(tokens)
         if len(tokens) >= 2:
             best = 0.0
-            for other, (count, other_name) in self._romans.items():
+            for other, (count, other_name, _) in self._romans.items():
                 if count != len(tokens):
                     continue
                 score = fuzz.ratio(name, other_name)
@@ -380,48 +440,96 @@ class StatementIndex:
                     score = max(score, _SAME_NAME)
                 if score >= _SAME_NAME and score > best:
                     block, best = other, score
+            block = self._root(block)
             if block == speaker:
-                # "Пригожин" was seen alone before "Евгений Пригожин": one person.
-                block = self._lone.get(tokens[-1], speaker)
-        elif len(name) >= _LONE_SURNAME:
-            # A surname alone ("Пригожин опроверг …") is the person of that surname
-            # the index knows by full name, when it knows exactly one.
+                self._romans[block] = (len(tokens), name, _surname_tokens(words))
+            # "Пригожин" was seen alone before "Евгений Пригожин": one person, when
+            # no other full name has taken that surname.
+            for surname in _surname_tokens(words):
+                for lone, lone_block in list(self._lone.items()):
+                    if self._surname_of(lone, surname) and self._root(lone_block) != block:
+                        self._union(lone_block, block)
+                        del self._lone[lone]
+        elif tokens and (self._may_stand_alone(tokens[0]) or titled):
+            # A surname alone ("Пригожин опроверг …", "조 장관은") is the person of
+            # that surname the index knows by full name, when it knows exactly one.
             known = {
-                other
-                for other, (_, other_name) in self._romans.items()
-                if fuzz.ratio(name, other_name.split()[-1]) >= _SAME_NAME
+                self._root(other)
+                for other, (_, _, surnames) in self._romans.items()
+                if any(self._surname_of(tokens[0], s) for s in surnames)
             }
             if len(known) == 1:
                 block = known.pop()
             elif not known:
-                self._lone.setdefault(name, speaker)
+                block = self._lone.setdefault(tokens[0], speaker)
         self._blocks[speaker] = block
-        if len(tokens) >= 2 and block not in self._romans:
-            self._romans[block] = (len(tokens), name)
+        return self._root(block)
+
+    @staticmethod
+    def _may_stand_alone(surname: str) -> bool:
+        return len(surname) >= _LONE_SURNAME and surname not in _COMMON_SURNAMES
+
+    @staticmethod
+    def _surname_of(lone: str, surname: str) -> bool:
+        return fuzz.ratio(lone, surname) >= _SAME_NAME or (
+            fuzz.ratio(lone, surname) >= _SAME_SPELLING and _sound_alike(lone, surname)
+        )
+
+    def _root(self, block: str) -> str:
+        while (up := self._parent.get(block)) is not None:
+            block = up
         return block
+
+    def _union(self, lone: str, full: str) -> None:
+        """Join a lone surname's block to a full name's: both spoke for one person."""
+        lone, full = self._root(lone), self._root(full)
+        if lone != full:
+            self._parent[lone] = full
+            self._members.setdefault(full, [full]).extend(self._members.pop(lone, [lone]))
 
     def add(self, statement_id: str, signature: Signature) -> None:
         position = len(self._entries)
         self._entries.append(_Entry(statement_id, signature))
         self._ids.setdefault(statement_id, position)
-        block = self.block(signature.speaker)
-        for feature in signature.features:
-            self._postings.setdefault((block, feature), []).append(position)
-        self._postings.setdefault((block, ""), []).append(position)
+        for block in self._blocks_of(signature):
+            for feature in signature.features:
+                self._postings.setdefault((block, feature), []).append(position)
+            self._postings.setdefault((block, ""), []).append(position)
+
+    def _blocks_of(self, signature: Signature) -> set[str]:
+        """The blocks a sighting is posted under: its speaker's and those of the others
+        its sentence names, so "the EU said" finds "EU spokesperson Stano said"."""
+        return {self.block(signature.speaker), *map(self.block, signature.affiliates)}
+
+    def related(self, a: Signature, b: Signature) -> bool:
+        """Whether two sightings have one speaker, or one names the other's speaker
+        beside its own: a spokesperson and the body they speak for."""
+        block_a, block_b = self.block(a.speaker), self.block(b.speaker)
+        if block_a == block_b:
+            return True
+        if not (a.speaker and b.speaker):
+            return False
+        return block_a in {self.block(x) for x in b.affiliates} or block_b in {
+            self.block(x) for x in a.affiliates
+        }
 
     def best(self, signature: Signature) -> _Match | None:
         """The most similar known statement of the same speaker, whatever its similarity."""
         candidates: set[int] = set()
-        block = self.block(signature.speaker)
-        for feature, weight in signature.features.items():
-            if weight >= 0.5:
-                candidates.update(self._postings.get((block, feature), ()))
+        for root in self._blocks_of(signature):
+            for block in self._members.get(root, (root,)):
+                for feature, weight in signature.features.items():
+                    if weight >= 0.5:
+                        candidates.update(self._postings.get((block, feature), ()))
         best: _Match | None = None
         for position in sorted(candidates):
             entry = self._entries[position]
             if not signature.speaker and entry.signature.lang != signature.lang:
                 # The outlet's own voice is one outlet's: the same claim in another
                 # language is another outlet's, so another statement.
+                continue
+            if not self.related(signature, entry.signature):
+                # Two spokespeople of one body are two speakers.
                 continue
             similarity, shared = self.similarity(signature, entry.signature)
             if best is None or similarity > best.similarity + 1e-9:
@@ -557,7 +665,7 @@ class StatementIndex:
         if not a.speaker or a.lang != b.lang or a.stance != b.stance:
             return False
         # One speaker by block: "Peters" and "Winston Peters" are one person.
-        if self.block(a.speaker) != self.block(b.speaker):
+        if not self.related(a, b):
             return False
         if a.speaker in self._coarse:
             return False
@@ -651,6 +759,27 @@ def signature_of(
         features=_features(s, stance, reading, profile),
         tokens=content_tokens(_claim_text(s), lang),
         quantities=reading.quantities,
+        affiliates=_affiliates(s, speaker, profile),
+    )
+
+
+def _affiliates(s: Sentence, speaker: str | None, profile: Profile) -> frozenset[str]:
+    """Who else a sentence names beside its speaker: the body a spokesperson speaks
+    for ("EU spokesperson Peter Stano", "Vedant Patel, a State Department
+    spokesman", "Japan's Yoko Kamikawa"), which another outlet may name instead.
+
+    Sides of the topic, generic names, countries not written as a possessor, and
+    channels that carry others' words ("… carried by KCNA") speak for no one.
+    """
+    if not speaker:
+        return frozenset()
+    channels = set(profile.channels)
+    return frozenset(
+        speaker_key(m.name)
+        for m in s.mentions
+        if m.name != speaker
+        and m.name not in channels
+        and not (m.party or m.generic or (m.weak and not m.possessive))
     )
 
 

@@ -404,6 +404,7 @@ class Profile:
     coarse_speakers: tuple[str, ...]
     carriers: tuple[str, ...]
     evidence_topics: tuple[str, ...]
+    channels: tuple[str, ...]
     distinct_kinds: tuple[str, ...]
     weights: dict[str, float]
     ignored_kinds: frozenset[str]
@@ -488,6 +489,7 @@ class Profile:
             same_facts=float(identity.get("same_facts", 0.0)),
             carriers=tuple(identity.get("carriers", ())),
             evidence_topics=tuple(identity.get("evidence_topics", ())),
+            channels=tuple(identity.get("channels", ())),
             coarse_speakers=tuple(
                 sorted(
                     {

@@ -957,6 +957,11 @@ def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance
          "в сорок процентов.", "share", 40),
         ("en", "Budanov said about forty percent of the shells Russia fires come from North Korea.",
          "share", 40),
+        # a ten and a unit before the multiplier
+        ("en", "According to the JCS in Seoul, some twenty-eight thousand containers have gone "
+         "from North Korea to Russia.", "containers", 28_000),
+        ("ru", "По данным Сеула, КНДР отправила в Россию около двадцати восьми тысяч "
+         "контейнеров.", "containers", 28_000),
     ],
 )  # fmt: skip
 def test_worded_numbers_and_shares(detector, lang, text, unit, number):

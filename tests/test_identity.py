@@ -281,8 +281,7 @@ def test_outlet_voice_stays_in_its_language(profile):
         (
             "en",
             "Lavrov denied that Russia had bought artillery shells from North Korea.",
-            "Sergei Lavrov rejected reports of North Korean munitions supplies to Russia as "
-            "lies.",
+            "Sergei Lavrov rejected reports of North Korean munitions supplies to Russia as lies.",
         ),
         # one restatement cites the imagery, the other not
         (
@@ -409,3 +408,100 @@ def test_same_facts_floor_comes_from_the_profile(profile):
     assert profile.same_facts == 0.5 and "materiel.containers" in profile.carriers
     assert "North Korea" in profile.coarse_speakers and "experts" in profile.coarse_speakers
     assert StatementIndex.for_profile(profile).same_facts == 0.5
+
+
+def test_a_lone_surname_seen_first_joins_the_full_name_that_follows(profile):
+    # "Сингх" before anyone named Singh in full; then the full name, in two scripts.
+    detector = Detector(profile)
+    lone = _first(
+        detector,
+        "Россия использовала поставленные Пхеньяном баллистические ракеты, сообщила Сингх.",
+        "ru",
+        "a",
+    )
+    _first(
+        detector,
+        "Pentagon deputy press secretary Sabrina Singh said Russia had used ballistic missiles "
+        "supplied by North Korea.",
+        "en",
+        "b",
+    )
+    full = _first(
+        detector,
+        "Сабрина Сингх заявила, что Россия применила баллистические ракеты, поставленные КНДР.",
+        "ru",
+        "c",
+    )
+    assert lone.speaker == "Сингх" and full.statement_id == lone.statement_id, full.evidence
+
+
+@pytest.mark.parametrize(
+    ("known", "alone"),
+    [
+        ("조태열", "조 장관"),  # a Korean surname before a title: the minister named before
+        ("알렉산드르 마체고라", "마체고라"),  # a foreign surname in Hangul is one word
+        ("로버트 우드", "우드"),  # "드" writes a foreign consonant: not a Korean given name
+        ("marie-agnes strack-zimmermann", "strack-zimmermann"),  # double-barrelled
+        ("shin won-sik", "shin"),  # a Korean surname comes first; four letters stand alone
+        ("david cameron", "lord cameron"),  # an honorific is not a name
+    ],
+)
+def test_short_forms_of_a_name_are_its_speaker_block(known, alone):
+    index = StatementIndex(0.5)
+    index.block(known)
+    assert index.block(alone) == known
+    # in either order
+    index = StatementIndex(0.5)
+    index.block(alone)
+    assert index.block(known) == index.block(alone)
+
+
+def test_short_forms_too_common_or_shared_stay_apart():
+    index = StatementIndex(0.5)
+    for name in ("kim yo jong", "kim yong-hyun", "park jin"):
+        index.block(name)
+    assert index.block("김 장관") == "김 장관"  # two Kims known
+    assert index.block("park") == "park"  # too common to stand alone
+    assert index.block("gen nakatani") == "gen nakatani"  # "Gen" is his given name
+    assert index.block("nakatani") == "gen nakatani"
+
+
+def test_a_body_and_the_spokesperson_a_sentence_names_with_it_are_one_speaker(profile):
+    detector = Detector(profile)
+    person = _first(
+        detector,
+        "EU-Sprecher Peter Stano verurteilte die nordkoreanischen Munitionslieferungen an "
+        "Russland als Verstoß gegen die UN-Sanktionen.",
+        "de",
+        "a",
+    )
+    body = _first(
+        detector,
+        "Die EU verurteilte die Munitionslieferungen aus Nordkorea an Russland als Bruch der "
+        "UN-Sanktionen.",
+        "de",
+        "b",
+    )
+    assert (person.speaker, body.speaker) == ("Peter Stano", "European Union")
+    assert json.loads(person.signature)["affiliates"] == ["european union"]
+    assert body.statement_id == person.statement_id, body.evidence
+    # another spokesperson of the same body is another speaker
+    other = _first(
+        detector,
+        "EU-Sprecherin Nabila Massrali verurteilte die nordkoreanischen Munitionslieferungen an "
+        "Russland als Verstoß gegen die UN-Sanktionen.",
+        "de",
+        "c",
+    )
+    assert other.statement_id != person.statement_id, other.evidence
+
+
+def test_a_channel_that_carries_a_statement_is_not_its_speakers_body(profile):
+    detector = Detector(profile)
+    found = _first(
+        detector,
+        "In a statement carried by KCNA, Kim Yo Jong dismissed reports of arms exports to "
+        "Russia as absurd.",
+        "en",
+    )
+    assert found.speaker == "Kim Yo Jong" and json.loads(found.signature)["affiliates"] == []
