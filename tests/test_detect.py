@@ -109,16 +109,116 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         # now regression sets, held to floors below what they score today.
         ("test3", {"f1": 0.95, "speaker": 0.92, "stance": 0.95, "cross-language": 0.8}),
         ("test4", {"f1": 0.93, "speaker": 0.93, "stance": 0.95, "cross-language": 0.8}),
-        ("test5", {"f1": 0.93, "speaker": 0.85, "stance": 0.93, "cross-language": 0.65}),
-        ("test6", {"f1": 0.92, "speaker": 0.85, "stance": 0.87, "cross-language": 0.65}),
-        ("test7", {"f1": 0.92, "speaker": 0.83, "stance": 0.93, "cross-language": 0.7}),
-        ("test8", {"f1": 0.95, "speaker": 0.9, "stance": 0.94, "cross-language": 0.78}),
-        ("test9", {"f1": 0.92, "speaker": 0.83, "stance": 0.92, "cross-language": 0.62}),
-        ("test10", {"f1": 0.91, "speaker": 0.87, "stance": 0.91, "cross-language": 0.68}),
-        ("test11", {"f1": 0.92, "speaker": 0.72, "stance": 0.86, "cross-language": 0.45}),
-        ("test12", {"f1": 0.95, "speaker": 0.85, "stance": 0.92, "cross-language": 0.64}),
-        ("test13", {"f1": 0.93, "speaker": 0.92, "stance": 0.92, "cross-language": 0.72}),
-        ("test14", {"f1": 0.93, "speaker": 0.83, "stance": 0.88, "cross-language": 0.7}),
+        (
+            "test5",
+            {
+                "f1": 0.93,
+                "speaker": 0.85,
+                "stance": 0.93,
+                "cross-language": 0.65,
+                "same-language": 0.56,
+            },
+        ),
+        (
+            "test6",
+            {
+                "f1": 0.92,
+                "speaker": 0.85,
+                "stance": 0.87,
+                "cross-language": 0.65,
+                "same-language": 0.74,
+            },
+        ),
+        (
+            "test7",
+            {
+                "f1": 0.92,
+                "speaker": 0.83,
+                "stance": 0.93,
+                "cross-language": 0.7,
+                "same-language": 0.52,
+            },
+        ),
+        (
+            "test8",
+            {
+                "f1": 0.95,
+                "speaker": 0.9,
+                "stance": 0.94,
+                "cross-language": 0.78,
+                "same-language": 0.8,
+            },
+        ),
+        (
+            "test9",
+            {
+                "f1": 0.92,
+                "speaker": 0.83,
+                "stance": 0.92,
+                "cross-language": 0.62,
+                "same-language": 0.5,
+            },
+        ),
+        (
+            "test10",
+            {
+                "f1": 0.91,
+                "speaker": 0.87,
+                "stance": 0.91,
+                "cross-language": 0.68,
+                "same-language": 0.68,
+            },
+        ),
+        (
+            "test11",
+            {
+                "f1": 0.92,
+                "speaker": 0.72,
+                "stance": 0.86,
+                "cross-language": 0.45,
+                "same-language": 0.57,
+            },
+        ),
+        (
+            "test12",
+            {
+                "f1": 0.95,
+                "speaker": 0.85,
+                "stance": 0.92,
+                "cross-language": 0.64,
+                "same-language": 0.7,
+            },
+        ),
+        (
+            "test13",
+            {
+                "f1": 0.93,
+                "speaker": 0.92,
+                "stance": 0.92,
+                "cross-language": 0.72,
+                "same-language": 0.74,
+            },
+        ),
+        (
+            "test14",
+            {
+                "f1": 0.93,
+                "speaker": 0.83,
+                "stance": 0.88,
+                "cross-language": 0.7,
+                "same-language": 0.65,
+            },
+        ),
+        (
+            "test15",
+            {
+                "f1": 0.91,
+                "speaker": 0.72,
+                "stance": 0.87,
+                "cross-language": 0.55,
+                "same-language": 0.52,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -153,7 +253,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         json.loads(line)["id"]
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-            "test10", "test11", "test12", "test13", "test14",
+            "test10", "test11", "test12", "test13", "test14", "test15",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
