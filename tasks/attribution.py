@@ -36,6 +36,8 @@ _TITLE_BEFORE_NAME = re.compile(
     r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
     re.IGNORECASE,
 )
+# "Victor Cha of CSIS", "Joseph Dempsey vom IISS": a person, then where they work.
+_WORKS_AT = re.compile(r"\s+(?:of|at|von|vom|bei)\s+(?:the\s+|der\s+|dem\s+)?", re.IGNORECASE)
 _OF_BODY = re.compile(r"^\s*(?:of|from|at|for|with|in|von|vom|bei|aus)\s", re.IGNORECASE)
 # "…, sanktioniert von der EU", "was among those sanctioned by the EU": the agent
 # of a passive act is its speaker, whatever is named before.
@@ -156,11 +158,15 @@ def _find_speaker(
             # по стратегическим коммуникациям Джон Кирби.": a long title ends in
             # the name that closes the sentence.
             tail = [m for m in candidates if m.start > verb.end and not m.weak]
+            between = gap(verb.end, tail[-1].start) if tail else ""
             if (
                 tail
                 and not s.view[tail[-1].end :].strip(" .!?\"»”)")
                 and tail[-1].start - verb.end <= 160
-                and not re.search(r"[,;:]", gap(verb.end, tail[-1].start))
+                # "…, forderte die Vorsitzende des Ausschusses, Marie Hansen.": one comma
+                # may set the name off from its title
+                and not re.search(r"[;:]", between)
+                and between.count(",") <= int(between.rstrip().endswith(","))
             ):
                 after = [tail[-1]]
         if not after:
@@ -393,6 +399,15 @@ def _subject(s: Sentence, mentions: list[Mention], m: Mention) -> str:
     """
     earlier = [e for e in mentions if e.end <= m.start]
     if m.generic and earlier and m.start - earlier[-1].end <= 1:
+        return earlier[-1].name
+    if (
+        earlier
+        and not (earlier[-1].weak or earlier[-1].generic)
+        and s.view[earlier[-1].start].isupper()
+        and _WORKS_AT.fullmatch(s.view[earlier[-1].end : m.start])
+    ):
+        # "Joseph Dempsey of the International Institute for Strategic Studies said":
+        # the body is where the named person works; the person speaks.
         return earlier[-1].name
     if earlier and _COORDINATED.match(s.view[earlier[-1].end : m.start]):
         head = s.view[: earlier[-1].start]

@@ -14,6 +14,7 @@ from armswatch.tasks.identity import (
     SIGNATURE_VERSION,
     Signature,
     StatementIndex,
+    is_full_name,
     speaker_key,
     statement_id_for,
 )
@@ -128,12 +129,13 @@ class Detector:
 
     def _as_named(self, speaker: str | None) -> str | None:
         """A lone surname as the full name the index knows it by ("Peters" once "Winston
-        Peters" has spoken); any other speaker as written, remembered when a full name."""
+        Peters" has spoken, "조 장관" once "조태열 장관"); any other speaker as written,
+        remembered when a full name."""
         if not speaker:
             return speaker
         key = speaker_key(speaker)
         block = self.index.block(key)
-        if len(key.split()) >= 2:
+        if is_full_name(key):
             self._full_names.setdefault(block, speaker)
             return speaker
         if speaker in self._listed:

@@ -272,7 +272,7 @@ _KO_TITLES = frozenset((
 ))  # fmt: skip
 
 
-def _name_words(speaker: str) -> tuple[list[str], bool]:
+def name_words(speaker: str) -> tuple[list[str], bool]:
     """A speaker key's words without honorifics or a trailing Korean title, and
     whether a title followed ("조 장관": Minister Cho, named before)."""
     words = speaker.split()
@@ -282,6 +282,21 @@ def _name_words(speaker: str) -> tuple[list[str], bool]:
     while len(words) > 1 and words[-1] in _KO_TITLES:
         words, titled = words[:-1], True
     return words, titled
+
+
+def _name_tokens(words: list[str]) -> list[str]:
+    """A name's words romanised, a token a name part ("조태열": cho tae yeol)."""
+    if len(words) == 1 and not _is_hangul(words[0]):
+        # One word is one surname, double-barrelled or not ("Strack-Zimmermann").
+        return [romanised(words[0]).replace(" ", "")]
+    return romanised(" ".join(words)).split()
+
+
+def is_full_name(speaker: str) -> bool:
+    """Whether a speaker key names a person in full, not by a surname alone ("조태열",
+    "Winston Peters"; not "Peters", "조 장관")."""
+    words, titled = name_words(speaker)
+    return not titled and len(_name_tokens(words)) >= 2
 
 
 def _surname_tokens(words: list[str]) -> set[str]:
@@ -422,12 +437,8 @@ class StatementIndex:
         if speaker in self._blocks:
             return self._root(self._blocks[speaker])
         block = speaker
-        words, titled = _name_words(speaker)
-        if len(words) == 1 and not _is_hangul(words[0]):
-            # One word is one surname, double-barrelled or not ("Strack-Zimmermann").
-            tokens = [romanised(words[0]).replace(" ", "")]
-        else:
-            tokens = romanised(" ".join(words)).split()
+        words, titled = name_words(speaker)
+        tokens = _name_tokens(words)
         name = " ".join(tokens)
         if len(tokens) >= 2:
             best = 0.0

@@ -238,7 +238,8 @@ _DE_TITLES = (
     r"Geheimdienstchef(?:in)?|Chef(?:in)?|Direktor(?:in)?|Kommandeur(?:in)?|General|Oberst|"
     r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt|"
     r"Gebietsstaatsanwalt|Politiker(?:in)?|Abgeordnete[rn]?|Vorsitzende[rn]?|Kommissar(?:in)?|"
-    r"Beauftragte[rn]?|Koordinator(?:in)?"
+    r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
+    r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -255,7 +256,10 @@ _DE_PARTY = re.compile(
 # "Die Sprecherin des Nationalen Sicherheitsrats, Adrienne Watson, forderte …": the
 # name in apposition to a title, between commas.
 _DE_APPOSED = re.compile(
-    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s[^,.;:()]{{0,60}},\s((?:{_TOKEN}\s){{0,2}}{_TOKEN}),"
+    rf"(?<![\w-])[\w-]*(?:{_DE_TITLES})\s[^,.;:()]{{0,60}},\s((?:{_TOKEN}\s){{0,2}}{_TOKEN})"
+    # the name closes the apposition or the sentence ("…, verlangte der Vorsitzende des
+    # Ausschusses, Michael Roth.")
+    r"(?:,|\.?\s*$)"
 )
 
 
@@ -411,11 +415,19 @@ _KO_FAMILY = (
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
     "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁"
 )
+_KO_TITLE_WORDS = (
+    "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부부장|부장|의원|사령관|청장|"
+    "실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|보도관|대령|장군"
+)
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
-    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|위원장|부부장|부장|의원|사령관|청장|"
-    r"실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수)"
+    rf"\S*(?:{_KO_TITLE_WORDS})"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
+)
+# A surname right before its title: the person named in full before ("김 부상은", "최
+# 교수는"); the mention keeps the title, which says who of that surname is meant.
+_KO_SURNAME_TITLED = re.compile(
+    rf"(?<![가-힣])([{_KO_FAMILY}]\s+\S*(?:{_KO_TITLE_WORDS}))(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # Common nouns that look like a name before a title ("정부 대변인은").
 _KO_NOT_A_NAME = frozenset(
@@ -431,8 +443,8 @@ _KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 # "부다노우 우크라이나 국방정보총국장은", "우드 차석대사에 따르면".
 _KO_FOREIGN_TITLED = re.compile(
     r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
-    r"\S*(?:대사|대변인|장관|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|위원장|"
-    r"의원|연구위원|교수)"
+    r"\S*(?:대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
+    r"위원장|의원|연구위원|선임연구원|교수|보도관|대령|장군)"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
@@ -469,6 +481,8 @@ def _korean_titled_names(
             )
         ):
             continue
+        if any(_KO_CLAUSE_END.search(w) for w in view[end : m.end()].split()[:-1]):
+            continue  # "강화해 줬다고 신 실장은": a clause ends between; not a name and its title
         found.append(Mention(name, start, end, False, False))
         titles.append((end, m.end()))
         taken = [*taken, (start, end)]
@@ -478,13 +492,23 @@ def _korean_titled_names(
         if (
             any(w in _KO_NOT_A_NAME for w in words)
             or _KO_NOT_A_NAME_END.search(words[-1])
-            # a given name may end like a particle ("드미트로"), not like a body
-            or any(_KO_NOT_A_NAME_END.search(w) and not w.endswith("로") for w in words[:-1])
+            # a given name may end like a particle or an adverb ("드미트로", "세르히"),
+            # not like a body
+            or any(
+                _KO_NOT_A_NAME_END.search(w) and not w.endswith(("로", "히")) for w in words[:-1]
+            )
             or any(a < end and start < b for a, b in taken)
         ):
             continue
         found.append(Mention(name, start, end, False, False))
         titles.append((end, m.end()))
+        taken = [*taken, (start, end)]
+    for m in _KO_SURNAME_TITLED.finditer(view):
+        start, end = m.span(1)
+        if any(a < end and start < b for a, b in taken) or view[start:end] in _KO_NOT_A_NAME:
+            continue
+        found.append(Mention(" ".join(m.group(1).split()), start, end, False, False))
+        taken = [*taken, (start, end)]
     return found, titles
 
 
@@ -586,6 +610,14 @@ _DE_TITLE_SURNAME = re.compile(
 _DE_WORDS_OF = re.compile(
     rf"(?<!\w)(?:nach (?:den )?Worten von|zufolge von)\s+({_TOKEN}){_DE_CLOSE}"
 )
+# "Reisner zufolge setzt Russland …": a surname opening a clause before "zufolge"; nouns
+# of sources ("Angaben zufolge", "Berichten zufolge") are not names.
+_DE_ZUFOLGE = re.compile(rf"(?:^|(?<=[,;:—]\s))({_TOKEN})\s+zufolge\b")
+_DE_SOURCE_NOUNS = frozenset(
+    "Angaben Berichten Medienberichten Informationen Schätzungen Einschätzungen Erkenntnissen "  # noqa: SIM905
+    "Quellen Daten Aussagen Experten Beobachtern Diplomaten Kreisen Regierungskreisen "
+    "Sicherheitskreisen Geheimdiensten Analysten Unterlagen Dokumenten Satellitenbildern".split()
+)
 _DE_AFTER_VERB = re.compile(rf"\s+({_TOKEN}){_DE_CLOSE}")
 # A name in commas after a title and what it holds: "die Geheimdienstkoordinatorin der
 # US-Regierung, Avril Haines, vor dem Senat", "Eine Sprecherin des Auswärtigen Dienstes der
@@ -609,6 +641,7 @@ def _german_surnames(
         *_DE_WORDS_OF.finditer(view),
         *_DE_TITLE_APPOSED.finditer(view),
         *_DE_NAME_APPOSED.finditer(view),
+        *(m for m in _DE_ZUFOLGE.finditer(view) if m.group(1) not in _DE_SOURCE_NOUNS),
     ]
     for verb in verbs:
         if view[: verb.start].rstrip().endswith((",", '"', "“", "»", "—")):

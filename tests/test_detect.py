@@ -1035,6 +1035,31 @@ ISSUE3_LATER_ROUNDS = [
          "North Korean Foreign Ministry", "deny"),
         ("ru", "Захарова заявила, что Вашингтон не представил доказательств поставок оружия из "
          "КНДР.", "Maria Zakharova", "deny"),
+        # round 15: a Korean surname before its title, foreign names before newer titles,
+        # "X of the Y", German senators, investigators, "X zufolge" and a closing apposition
+        ("ko", "러시아가 북한산 포탄을 전선에서 대량으로 쓰고 있다고 최 교수는 분석했다.",
+         "최 교수", "assert"),
+        ("ko", "북한은 러시아에 무기를 보내는 것을 즉각 중단해야 한다고 박 차관보는 말했다.",
+         "박 차관보", "demand"),
+        ("ko", "라스무센 대령은 북한제 곡산 자주포가 러시아군에 배치됐다고 밝혔다.", "라스무센",
+         "assert"),
+        ("ko", "존 스미스 미국 랜드연구소 선임연구원은 북한이 러시아에 보낸 미사일의 정확도가 "
+         "높아졌다고 말했다.", "존 스미스", "assert"),
+        ("ko", "세르히 키슬리차 우크라이나 외무차관은 북한의 대러 미사일 공급을 강하게 규탄했다.",
+         "세르히 키슬리차", "condemn"),
+        ("en", "Victor Hansen of the Royal Institute of International Affairs said North Korea had "
+         "shipped millions of artillery shells to Russia.", "Victor Hansen", "assert"),
+        ("de", "Der russische Senator Konstantin Kossatschow wies Berichte über nordkoreanische "
+         "Waffenlieferungen an Russland als Erfindung zurück.", "Konstantin Kossatschow", "deny"),
+        ("de", "Reinholt zufolge hat Nordkorea inzwischen mehrere Millionen Granaten an Russland "
+         "geliefert.", "Reinholt", "assert"),
+        ("de", "Angaben zufolge hat Nordkorea Millionen Granaten an Russland geliefert.", None,
+         "assert"),
+        ("de", "Nordkorea müsse seine Raketenlieferungen an Russland sofort einstellen, forderte "
+         "die Vorsitzende des Verteidigungsausschusses, Marie Lindqvist.", "Marie Lindqvist",
+         "demand"),
+        ("de", "Die Raketentrümmer stammen nach Angaben des ukrainischen Ermittlers Petro "
+         "Marchenko von einer nordkoreanischen KN-23.", "Petro Marchenko", "assert"),
     ]  # fmt: skip
 
 

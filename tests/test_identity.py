@@ -505,3 +505,18 @@ def test_a_channel_that_carries_a_statement_is_not_its_speakers_body(profile):
         "en",
     )
     assert found.speaker == "Kim Yo Jong" and json.loads(found.signature)["affiliates"] == []
+
+
+def test_a_korean_surname_before_a_title_is_reported_by_the_full_name(profile):
+    detector = Detector(profile)
+    full = _first(
+        detector,
+        "조태열 외교부 장관은 북한과 러시아의 불법적인 무기 거래를 강력히 규탄했다.",
+        "ko",
+        "a",
+    )
+    titled = _first(
+        detector, "조 장관은 북러 간 무기 거래가 안보리 결의 위반이라고 규탄했다.", "ko", "b"
+    )
+    assert full.speaker == "조태열" and titled.speaker == "조태열"
+    assert titled.evidence["speaker_as_written"] == "조 장관"
