@@ -1060,6 +1060,16 @@ ISSUE3_LATER_ROUNDS = [
          "demand"),
         ("de", "Die Raketentrümmer stammen nach Angaben des ukrainischen Ermittlers Petro "
          "Marchenko von einer nordkoreanischen KN-23.", "Petro Marchenko", "assert"),
+        # North Korean arms that help Russia fight, come from its stocks, or are bought
+        ("en", "North Korean shells have allowed Russia to keep up its barrage along the front, "
+         "analyst Peter Lindgren said.", "Peter Lindgren", "assert"),
+        ("de", "Munition aus Nordkorea helfe Russland, die Front zu halten, sagte der "
+         "Militärexperte Jonas Weber.", "Jonas Weber", "assert"),
+        ("ru", "Северокорейские снаряды помогают России удерживать фронт, заявил аналитик Иван "
+         "Петренко.", "Иван Петренко", "assert"),
+        ("ko", "러시아가 북한으로부터 포탄을 사들이고 있다고 김 교수는 말했다.", "김 교수", "assert"),
+        ("de", "Jede dritte Granate, die Russland abfeuert, kommt aus nordkoreanischen Beständen, "
+         "sagte Oberst Jonas Weber.", "Jonas Weber", "assert"),
     ]  # fmt: skip
 
 
