@@ -239,7 +239,9 @@ _DE_TITLES = (
     r"Admiral|Gouverneur(?:in)?|Bürgermeister(?:in)?|Generalstaatsanwalt|Staatsanwalt|"
     r"Gebietsstaatsanwalt|Politiker(?:in)?|Abgeordnete[rn]?|Vorsitzende[rn]?|Kommissar(?:in)?|"
     r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
-    r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor"
+    r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor|"
+    r"Politolog(?:e|en|in)|[Ff]orscher(?:in)?|Parlamentarier(?:in)?|Wissenschaftler(?:in)?|"
+    r"Experten"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -263,6 +265,9 @@ _DE_APPOSED = re.compile(
 )
 
 
+_DE_NOT_A_NAME_END = frozenset(("Millionen", "Milliarden", "Tausende", "Hunderte", "Dutzende"))
+
+
 def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     """German names after a title ("Außenminister Radosław Sikorski", "die Sprecherin des
     Rats, Adrienne Watson,"): two or three words."""
@@ -272,6 +277,9 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         # German capitalises nouns: "Außenministerin Mélanie Joly Sanktionen" ends before
         # the first word the lexicon already explains.
         words = m.group(1).split()
+        while len(words) > 2 and words[-1] in _DE_NOT_A_NAME_END:
+            words = words[:-1]  # "Admiral John Aquilino Millionen Granaten": a count follows
+            end = start + len(" ".join(words))
         while len(words) > 2 and any(a < end and start < b for a, b in taken):
             words = words[:-1]
             end = start + len(" ".join(words))
@@ -416,8 +424,9 @@ _KO_FAMILY = (
     "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁"
 )
 _KO_TITLE_WORDS = (
-    "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부부장|부장|의원|사령관|청장|"
-    "실장|본부장|단장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|보도관|대령|장군"
+    "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
+    "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
+    "보도관|분석관|대령|장군|서기|특보"
 )
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
@@ -444,7 +453,7 @@ _KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 _KO_FOREIGN_TITLED = re.compile(
     r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
     r"\S*(?:대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
-    r"위원장|의원|연구위원|연구원|교수|보도관|대령|장군)"
+    r"위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기)"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
@@ -489,6 +498,10 @@ def _korean_titled_names(
     for m in _KO_FOREIGN_TITLED.finditer(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
         words = name.split()
+        if len(words) == 2 and any(a < end and end - len(words[1]) < b for a, b in taken):
+            # "타야니 이탈리아 외무장관은": the country after the name belongs to the title
+            name, words = words[0], words[:1]
+            end = start + len(name)
         if (
             any(w in _KO_NOT_A_NAME for w in words)
             or _KO_NOT_A_NAME_END.search(words[-1])
@@ -608,7 +621,8 @@ _DE_TITLE_SURNAME = re.compile(
     rf"(?<![\w-])[\w-]*(?i:{_DE_TITLES})\s+({_TOKEN}){_DE_CLOSE}"
 )
 _DE_WORDS_OF = re.compile(
-    rf"(?<!\w)(?:nach (?:den )?Worten von|zufolge von)\s+({_TOKEN}){_DE_CLOSE}"
+    rf"(?<!\w)(?:nach (?:den )?Worten von|zufolge von|laut|nach Aussagen? von)\s+({_TOKEN})"
+    rf"{_DE_CLOSE}"
 )
 # "Reisner zufolge setzt Russland …": a surname opening a clause before "zufolge"; nouns
 # of sources ("Angaben zufolge", "Berichten zufolge") are not names.
@@ -619,6 +633,7 @@ _DE_SOURCE_NOUNS = frozenset(
     "Sicherheitskreisen Geheimdiensten Analysten Unterlagen Dokumenten Satellitenbildern".split()
 )
 _DE_AFTER_VERB = re.compile(rf"\s+({_TOKEN}){_DE_CLOSE}")
+_DE_OPENING = re.compile(rf"\A\W*({_TOKEN})\s*\Z")
 # A name in commas after a title and what it holds: "die Geheimdienstkoordinatorin der
 # US-Regierung, Avril Haines, vor dem Senat", "Eine Sprecherin des Auswärtigen Dienstes der
 # EU, Nabila Massrali, verurteilte".
@@ -648,6 +663,11 @@ def _german_surnames(
             m = _DE_AFTER_VERB.match(view, verb.end)
             if m:
                 matches.append(m)
+        # "Netschajew bestritt, dass …": a surname alone opening the sentence before its verb
+        m = _DE_OPENING.match(view[: verb.start])
+        # a finite verb, not a noun of speech ("Scharfe Kritik", "Ein Dementi")
+        if m and view[verb.start : verb.start + 1].islower() and m.group(1) not in _DE_SOURCE_NOUNS:
+            matches.append(m)
     found = []
     for m in matches:
         start, end = m.span(1)

@@ -212,11 +212,21 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
         (
             "test15",
             {
-                "f1": 0.91,
-                "speaker": 0.72,
+                "f1": 0.95,
+                "speaker": 0.83,
                 "stance": 0.87,
-                "cross-language": 0.55,
-                "same-language": 0.52,
+                "cross-language": 0.6,
+                "same-language": 0.54,
+            },
+        ),
+        (
+            "test16",
+            {
+                "f1": 0.93,
+                "speaker": 0.82,
+                "stance": 0.94,
+                "cross-language": 0.63,
+                "same-language": 0.6,
             },
         ),
     ],
@@ -253,7 +263,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         json.loads(line)["id"]
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-            "test10", "test11", "test12", "test13", "test14", "test15",
+            "test10", "test11", "test12", "test13", "test14", "test15", "test16",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
@@ -1070,6 +1080,20 @@ ISSUE3_LATER_ROUNDS = [
         ("ko", "러시아가 북한으로부터 포탄을 사들이고 있다고 김 교수는 말했다.", "김 교수", "assert"),
         ("de", "Jede dritte Granate, die Russland abfeuert, kommt aus nordkoreanischen Beständen, "
          "sagte Oberst Jonas Weber.", "Jonas Weber", "assert"),
+        # round 16: more Korean titles, a country between a foreign name and its title,
+        # German "nach Aussage von", "laut", political scientists and an opening surname
+        ("ko", "이정훈 국가정보원 1차장은 북한이 러시아에 포탄 수백만 발을 보냈다고 말했다.",
+         "이정훈", "assert"),
+        ("ko", "르드리앙 프랑스 외무장관은 북한의 대러 무기 공급을 강하게 규탄했다.", "르드리앙",
+         "condemn"),
+        ("de", "Nordkorea hat Russland nach Aussage von Admiral Peter Lindqvist Millionen Granaten "
+         "geliefert.", "Peter Lindqvist", "assert"),
+        ("de", "Lindqvist bestritt, dass Russland Waffen aus Nordkorea erhält.", "Lindqvist",
+         "deny"),
+        ("de", "Nordkorea ist nach Einschätzung des Politologen Jonas Berger zum wichtigsten "
+         "Munitionslieferanten Russlands geworden.", "Jonas Berger", "assert"),
+        ("de", "Nordkoreanische Raketen treffen laut Berger inzwischen genauer, seit Russland sie "
+         "in der Ukraine einsetzt.", "Berger", "assert"),
     ]  # fmt: skip
 
 
