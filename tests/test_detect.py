@@ -1077,7 +1077,8 @@ ISSUE3_LATER_ROUNDS = [
          "Militärexperte Jonas Weber.", "Jonas Weber", "assert"),
         ("ru", "Северокорейские снаряды помогают России удерживать фронт, заявил аналитик Иван "
          "Петренко.", "Иван Петренко", "assert"),
-        ("ko", "러시아가 북한으로부터 포탄을 사들이고 있다고 김 교수는 말했다.", "김 교수", "assert"),
+        ("ko", "러시아가 북한으로부터 포탄을 사들이고 있다고 김 교수는 말했다.", "김 교수",
+         "assert"),
         ("de", "Jede dritte Granate, die Russland abfeuert, kommt aus nordkoreanischen Beständen, "
          "sagte Oberst Jonas Weber.", "Jonas Weber", "assert"),
         # round 16: more Korean titles, a country between a foreign name and its title,
