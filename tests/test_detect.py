@@ -229,6 +229,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.6,
             },
         ),
+        (
+            "test17",
+            {
+                "f1": 0.95,
+                "speaker": 0.79,
+                "stance": 0.93,
+                "cross-language": 0.55,
+                "same-language": 0.5,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -264,6 +274,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
+            "test17",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
@@ -1095,6 +1106,14 @@ ISSUE3_LATER_ROUNDS = [
          "Munitionslieferanten Russlands geworden.", "Jonas Berger", "assert"),
         ("de", "Nordkoreanische Raketen treffen laut Berger inzwischen genauer, seit Russland sie "
          "in der Ukraine einsetzt.", "Berger", "assert"),
+        # round 17: shipping between North Korean and Russian ports, turning to Pyongyang
+        # for arms, selling old stocks
+        ("en", "Cargo ships have made a dozen round trips between Najin and Vostochny carrying "
+         "what appear to be munitions, analyst Mark Tolley said.", "Mark Tolley", "assert"),
+        ("en", "Russia was forced to go to North Korea for shells, Defence Secretary Maria Olsen "
+         "said.", "Maria Olsen", "assert"),
+        ("ko", "북한이 오래된 포탄을 러시아에 팔아 재고를 정리하고 있다고 이민호 교수는 말했다.",
+         "이민호", "assert"),
     ]  # fmt: skip
 
 
@@ -1339,6 +1358,10 @@ def test_round2_russian_side_of_the_trade_is_in_scope(detector, lang, text):
         ("ko", "러시아는 북한에 밀가루와 석유를 수출했다고 러시아 세관이 밝혔다."),
         ("ru", "Если поставки снарядов из КНДР подтвердятся, это будет нарушением резолюций."),
         ("ko", "북러 무기 거래가 사실이라면 안보리 결의 위반이다."),
+        # a possibility, not a claim (round 17)
+        ("en", "Putin said Russia did not rule out supplying weapons to North Korea."),
+        ("en", "The minister warned that Seoul would respond if North Korea began supplying Russia "
+         "with hypersonic missiles."),
     ],
 )  # fmt: skip
 def test_round2_negatives(detector, lang, text):
