@@ -37,7 +37,11 @@ _TITLE_BEFORE_NAME = re.compile(
     re.IGNORECASE,
 )
 # "Victor Cha of CSIS", "Joseph Dempsey vom IISS": a person, then where they work.
-_WORKS_AT = re.compile(r"\s+(?:of|at|von|vom|bei)\s+(?:the\s+|der\s+|dem\s+)?", re.IGNORECASE)
+_WORKS_AT = re.compile(
+    r"\s+(?:of|at|von|vom|bei)\s+(?:the\s+|der\s+|dem\s+)?"
+    # the body's own leading words ("Shin Jong-woo of the Korea Defense and Security Forum")
+    r"(?:(?:[A-Z][\w'’.&-]*|and|for|of|&)\s+)*"
+)
 _OF_BODY = re.compile(r"^\s*(?:of|from|at|for|with|in|von|vom|bei|aus)\s", re.IGNORECASE)
 # "…, sanktioniert von der EU", "was among those sanctioned by the EU": the agent
 # of a passive act is its speaker, whatever is named before.
@@ -270,6 +274,8 @@ def _find_speaker(
         topics = [m for m, role in roles if role == "topic"]
         subjects = [m for m, role in roles if role == "subject" and not m.weak]
         named = [m for m in topics if not m.weak]
+        # "한반도 전문가 에릭 발바흐는": the generic word describes the name after it
+        named = [m for m in named if not m.generic] or named
         if len(named) > 1 and re.search(r"\S인\s*$", s.view[named[0].end : named[1].start]):
             # "일본 정부 대변인인 하야시 장관은": the one the apposition describes speaks.
             named = named[1:]
@@ -377,6 +383,15 @@ def _titled(s: Sentence, after: list[Mention]) -> Mention:
     chosen, last_end = after[0], after[0].end
     for m in after[1:]:
         between = s.view[last_end : m.start]
+        if (
+            between.strip() == ","
+            and not m.weak
+            and m is after[-1]
+            and not s.view[m.end :].strip(" .!?\"»”)")
+        ):
+            # "…, forderte der Sprecher des Sicherheitsrats, Sean Savett.": the name in
+            # apposition to the title closes the sentence and speaks
+            return m
         if len(between.split()) > 2 or re.search(r"[,;:()\"«»]", between):
             break
         if _OF_BODY.match(between):

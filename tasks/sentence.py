@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from armswatch.tasks.profile import Hit, Lexicon, Profile
@@ -193,7 +193,9 @@ _NOT_A_NAME_WORDS = (
     "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
     # places and institutions are not people
     "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
-    "Republic Korea Kingdom Federation Committee Agency Service Forces Army Navy Street"
+    "Republic Korea Kingdom Federation Committee Agency Service Forces Army Navy Street "
+    # what a title holds ("Secretary of State Marco Rubio")
+    "State Treasury Affairs Adviser Advisor"
 )
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
 # A single surname counts as a name right after one of these ("Foreign Minister Sikorski").
@@ -241,7 +243,7 @@ _DE_TITLES = (
     r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
     r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor|"
     r"Politolog(?:e|en|in)|[Ff]orscher(?:in)?|Parlamentarier(?:in)?|Wissenschaftler(?:in)?|"
-    r"Experten"
+    r"Experten|Historiker(?:in)?"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -271,6 +273,9 @@ _DE_NOT_A_NAME_END = frozenset(("Millionen", "Milliarden", "Tausende", "Hunderte
 def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mention]:
     """German names after a title ("Außenminister Radosław Sikorski", "die Sprecherin des
     Rats, Adrienne Watson,"): two or three words."""
+    # A phrase-long concept ("stammt nach Schätzung des Analysten … aus Nordkorea") may
+    # hold a name; a word-sized one may not.
+    taken = [(a, b) for a, b in taken if b - a <= 40]
     found = []
     for m in [*_DE_TITLED.finditer(view), *_DE_APPOSED.finditer(view), *_DE_PARTY.finditer(view)]:
         start, end = m.span(1)
@@ -426,7 +431,7 @@ _KO_FAMILY = (
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
-    "보도관|분석관|대령|장군|서기|특보"
+    "보도관|분석관|대령|장군|서기|특보|회장|국무상"
 )
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
@@ -443,7 +448,7 @@ _KO_NOT_A_NAME = frozenset(
     "정부 당국 정보 국방 외교 한국 미국 일본 북한 남한 "  # noqa: SIM905
     "합참 군사 안보 이번 지난 최근 현재 주재 "
     # "주한 우크라이나 대사": the post, not a name
-    "주한 주미 주일 주중 주러 주영 주독 주불".split()
+    "주한 주미 주일 주중 주러 주영 주독 주불 소속 출신 담당".split()
 )
 
 
@@ -453,8 +458,12 @@ _KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 _KO_FOREIGN_TITLED = re.compile(
     r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
     r"\S*(?:대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
-    r"위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기)"
+    r"위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상)"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
+)
+# A foreign name after the word for what the person is: "독일의 한반도 전문가 에릭 발바흐는".
+_KO_EXPERT_NAMED = re.compile(
+    r"(?<![가-힣])(?:전문가|분석가)\s+([가-힣]{1,5}\s[가-힣]{2,5})(?:은|는|이|가)(?![가-힣])"
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
 _KO_NOT_A_NAME_END = re.compile(
@@ -462,9 +471,24 @@ _KO_NOT_A_NAME_END = re.compile(
     # adverbs and verb endings: "강력히", "규탄한다고"
     r"히|게|고|다|며|면|요)$"
 )
+# Given names that end like a particle, an adverb or a polite ending ("드미트로",
+# "세르히", "카스티요").
+_KO_GIVEN_NAME_ENDS = ("로", "히", "요")
 _KO_CLAUSE_END = re.compile(r"(?:다고|라고|하고|히|며|면서|지만|는데)$")
 _KO_PERSONAL_TITLE = re.compile(r"장관|대변인|대사|총리|차관|실장|의원")
 _KO_NOT_A_GIVEN_NAME_END = re.compile(r"(?:히|게|고|며|면|요|다고|라고)$")
+
+
+def _titled_matches(view: str) -> Iterator[re.Match[str]]:
+    """`_KO_TITLED` matches; after one whose first word is a common noun or a verb ("소속
+    김병기 … 의원은", "한다고 박진 장관은"), the search goes on from the next word so the
+    name inside is found."""
+    pos = 0
+    while (m := _KO_TITLED.search(view, pos)) is not None:
+        yield m
+        name = m.group(1)
+        rejected = name in _KO_NOT_A_NAME or _KO_NOT_A_GIVEN_NAME_END.search(name)
+        pos = m.end(1) + 1 if rejected else m.end()
 
 
 def _korean_titled_names(
@@ -473,7 +497,7 @@ def _korean_titled_names(
     """Korean and foreign names before their title, and the spans of those titles."""
     found = []
     titles = []
-    for m in _KO_TITLED.finditer(view):
+    for m in _titled_matches(view):
         name, start, end = m.group(1), m.start(1), m.end(1)
         before = _KO_WORD_BEFORE.search(view, 0, start)
         if (
@@ -502,20 +526,33 @@ def _korean_titled_names(
             # "타야니 이탈리아 외무장관은": the country after the name belongs to the title
             name, words = words[0], words[:1]
             end = start + len(name)
+        if len(words) == 2 and _KO_NOT_A_NAME_END.search(words[0]) and not words[0].endswith(
+            _KO_GIVEN_NAME_ENDS
+        ):
+            # "…분석했다고 타운 국장은": the word before ends a clause; the name is one word
+            name, words = words[1], words[1:]
+            start = end - len(name)
         if (
             any(w in _KO_NOT_A_NAME for w in words)
             or _KO_NOT_A_NAME_END.search(words[-1])
-            # a given name may end like a particle or an adverb ("드미트로", "세르히"),
-            # not like a body
+            # a given name may end like a particle or an adverb, not like a body
             or any(
-                _KO_NOT_A_NAME_END.search(w) and not w.endswith(("로", "히")) for w in words[:-1]
+                _KO_NOT_A_NAME_END.search(w) and not w.endswith(_KO_GIVEN_NAME_ENDS)
+                for w in words[:-1]
             )
             or any(a < end and start < b for a, b in taken)
+            # "즉각 멈춰야 한다고 박진 장관은": a clause ends between; not a name and its title
+            or any(_KO_CLAUSE_END.search(w) for w in view[end : m.end()].split()[:-1])
         ):
             continue
         found.append(Mention(name, start, end, False, False))
         titles.append((end, m.end()))
         taken = [*taken, (start, end)]
+    for m in _KO_EXPERT_NAMED.finditer(view):
+        start, end = m.span(1)
+        if not any(a < end and start < b for a, b in taken):
+            found.append(Mention(m.group(1), start, end, False, False))
+            taken = [*taken, (start, end)]
     for m in _KO_SURNAME_TITLED.finditer(view):
         start, end = m.span(1)
         if any(a < end and start < b for a, b in taken) or view[start:end] in _KO_NOT_A_NAME:
@@ -576,7 +613,9 @@ _SPEECH = re.compile(
 _PLACE_BEFORE = re.compile(
     r"(?<!\w)(?:в|во|на|из|по|под|над|при|у|от|до|за|in|at|on|from|near)\s+$", re.IGNORECASE
 )
-_SURNAME = re.compile(rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+$")
+_SURNAME = re.compile(
+    rf"(?<![\w'’.-])({_TOKEN}|[A-Z]{{2,6}})\s+(?:(?:also|again|later|further|then)\s+)?$"
+)
 # Plural nouns that open a sentence before a verb of speech the way a surname would.
 _PLURAL_SUBJECTS = frozenset(
     "officials analysts experts diplomats sources observers authorities investigators "  # noqa: SIM905
@@ -634,6 +673,8 @@ _DE_SOURCE_NOUNS = frozenset(
 )
 _DE_AFTER_VERB = re.compile(rf"\s+({_TOKEN}){_DE_CLOSE}")
 _DE_OPENING = re.compile(rf"\A\W*({_TOKEN})\s*\Z")
+# "…, so Ballbach.": "so" and a surname close the sentence as its attribution.
+_DE_SO = re.compile(rf",\s+so\s+({_TOKEN})\s*[.!]?\s*\Z")
 # A name in commas after a title and what it holds: "die Geheimdienstkoordinatorin der
 # US-Regierung, Avril Haines, vor dem Senat", "Eine Sprecherin des Auswärtigen Dienstes der
 # EU, Nabila Massrali, verurteilte".
@@ -657,6 +698,7 @@ def _german_surnames(
         *_DE_TITLE_APPOSED.finditer(view),
         *_DE_NAME_APPOSED.finditer(view),
         *(m for m in _DE_ZUFOLGE.finditer(view) if m.group(1) not in _DE_SOURCE_NOUNS),
+        *_DE_SO.finditer(view),
     ]
     for verb in verbs:
         if view[: verb.start].rstrip().endswith((",", '"', "“", "»", "—")):

@@ -1114,6 +1114,29 @@ ISSUE3_LATER_ROUNDS = [
          "said.", "Maria Olsen", "assert"),
         ("ko", "북한이 오래된 포탄을 러시아에 팔아 재고를 정리하고 있다고 이민호 교수는 말했다.",
          "이민호", "assert"),
+        # round 18: "X of the Y Z", "X also said", titles holding "of State", "voiced
+        # concern", ", so X", a title's apposed name after a title alias, Korean names after
+        # what the person is or a common noun, and demands by "must" in Korean and German
+        ("en", "Anna Berg of the Nordic Institute for Security Studies said North Korea had sent "
+         "Russia millions of artillery shells.", "Anna Berg", "assert"),
+        ("en", "Lindqvist also said Russia was firing North Korean missiles at Ukrainian cities.",
+         "Lindqvist", "assert"),
+        ("en", "Secretary of State Daniel Moore voiced serious concern about North Korea's "
+         "transfers of ballistic missiles to Russia.", "Daniel Moore", "condemn"),
+        ("de", "Für die gelieferten Granaten bekomme Nordkorea russische Militärtechnik, so "
+         "Lindqvist.", "Lindqvist", "assert"),
+        ("de", "Etwa ein Drittel der russischen Artilleriemunition stammt nach Schätzung des "
+         "Analysten Jonas Berger aus Nordkorea.", "Jonas Berger", "assert"),
+        ("de", "Nordkorea müsse seine Waffenlieferungen an Russland sofort einstellen, forderte "
+         "der Sprecher des Nationalen Sicherheitsrats, Daniel Moore.", "Daniel Moore", "demand"),
+        ("ko", "독일의 한반도 전문가 요나스 베르거는 북한이 포탄 제공의 대가로 "
+         "러시아의 군사 기술을 얻고 있다고 말했다.", "요나스 베르거", "assert"),
+        ("ko", "국회 정보위원회 소속 이정민 의원은 북한이 러시아에 포탄을 보낸 것으로 보인다고 "
+         "말했다.", "이정민", "assert"),
+        ("ko", "러시아는 북한과의 무기 거래를 즉각 멈춰야 한다고 정민수 장관은 강조했다.", "정민수",
+         "demand"),
+        ("en", "Those who help Pyongyang ship arms to Moscow must face sanctions, said Senator "
+         "Laura Finch.", "Laura Finch", "demand"),
     ]  # fmt: skip
 
 
