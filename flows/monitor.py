@@ -308,6 +308,7 @@ def start_batch(
     pieces: int,
     batch: int,
     memory: HostMemory | None = None,
+    spool: bool = False,
 ) -> InFlight:
     """Fetch a batch and hand its pages to the workers; returns while they work.
 
@@ -316,10 +317,16 @@ def start_batch(
     """
     now = datetime.now(UTC)
     pages = fetch_articles(requests, policy, batch, memory)
+    # The writer needs no page bodies: let each go as soon as its worker has it.
+    kept = [dataclasses.replace(p, body=None) for p in pages]
     usable = process.usable(pages)
     previous = load.previous_versions(wh, [p.article_id for p in usable])
     by_id = {r.article_id: r for r in requests}
     works = [process.Work(p, by_id.get(p.article_id), previous.get(p.article_id)) for p in usable]
+    if spool and isinstance(workers, process.WorkerPool):
+        # The bytes wait in files, not in this process, until a worker reads them.
+        works = workers.spool(works)
+    del pages, usable
     pieces = 1 if isinstance(workers, process.WorkerPool) else min(pieces, max(1, len(works)))
     size = max(1, -(-len(works) // pieces))
     futures = [
@@ -328,8 +335,7 @@ def start_batch(
         ).submit(works[i : i + size], workers, batch)
         for n, i in enumerate(range(0, max(1, len(works)), size), 1)
     ]
-    # The writer needs no page bodies: let each go as soon as its worker has it.
-    return InFlight(batch, now, [dataclasses.replace(p, body=None) for p in pages], futures)
+    return InFlight(batch, now, kept, futures)
 
 
 @contextlib.contextmanager
@@ -372,12 +378,14 @@ def process_due(
     done = 0
     seconds = [0.0] * len(process.STAGES)
     with page_workers(settings, identity) as workers:
-        ahead = start_batch(wh, batches[0], policy, workers, settings.chunks(), 1, memory)
+        spool = settings.spool_pages
+        ahead = start_batch(wh, batches[0], policy, workers, settings.chunks(), 1, memory, spool)
         for number in range(1, len(batches) + 1):
             current = ahead
             if number < len(batches):
                 ahead = start_batch(
-                    wh, batches[number], policy, workers, settings.chunks(), number + 1, memory
+                    wh, batches[number], policy, workers, settings.chunks(), number + 1, memory,
+                    spool,
                 )
             identity = write_processed(wh, identity, current, counts, seconds, logger)
             done += len(current.pages)
@@ -461,6 +469,8 @@ def run_cycle(
     for poll in polls:
         if poll.error:
             logger.warning("source %s failed: %s", poll.source, poll.error)
+    # Every entry is recorded; the feeds' parsed entries need not wait through the batches.
+    del polls
 
     delays = {s.name: s.min_delay_seconds for s in sources}
     # Articles go with their source, so two shards never fetch the same one.

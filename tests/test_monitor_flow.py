@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from armswatch.demo.server import ReplayServer
 from armswatch.flows.monitor import monitor
+from armswatch.tasks import process
 from armswatch.warehouse.db import Warehouse
 
 SITE = Path(__file__).parent / "fixtures" / "site"
@@ -167,3 +169,27 @@ def test_overlapping_batches_store_what_one_batch_stores(site, tmp_path, monkeyp
     one, batched = _content(tmp_path / "one.duckdb"), _content(tmp_path / "batched.duckdb")
     # The port is the same, so even the URLs agree.
     assert batched == one and one["statements"]
+
+
+def test_spooled_pages_store_what_pages_in_memory_store(site, tmp_path, monkeypatch):
+    run(site, tmp_path / "memory.duckdb")
+    # The pages in flight wait in a temporary directory, removed with the run's workers.
+    spool_root = tmp_path / "spool"
+    spool_root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool_root))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read once, then cached
+    monkeypatch.setenv("ARMSWATCH_SPOOL_PAGES", "true")
+    monkeypatch.setenv("ARMSWATCH_BATCH_SIZE", "2")
+    spooled_pages: list[int] = []
+    real_spool = process.WorkerPool.spool
+
+    def spool(self, works):
+        spooled_pages.append(len(works))
+        return real_spool(self, works)
+
+    monkeypatch.setattr(process.WorkerPool, "spool", spool)
+    run(site, tmp_path / "spooled.duckdb")
+    memory, spooled = _content(tmp_path / "memory.duckdb"), _content(tmp_path / "spooled.duckdb")
+    assert spooled == memory and memory["statements"]
+    assert sum(spooled_pages) >= len(memory["versions"]) > 0
+    assert not any(p.name.startswith("armswatch-pages-") for p in spool_root.iterdir())

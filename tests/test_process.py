@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,34 @@ def test_a_worker_that_dies_costs_only_its_page(analyser, caplog):
         assert "a worker died on https://news.example/3" in caplog.text
         # The pool goes on working after it was rebuilt.
         assert pool.submit(batch()[:1]).result()[0].version is not None
+
+
+def test_spooled_pages_wait_in_files_and_give_the_same_outcomes(analyser):
+    works = batch()
+    here = process.process_pages(works, analyser)
+    with process.WorkerPool(analyser, 2) as pool:
+        spooled = pool.spool(works)
+        files = [w.body_file for w in spooled]
+        assert all(w.page.body is None for w in spooled) and all(files)
+        assert [Path(f).read_bytes() for f in files] == [w.page.body for w in works]
+        spool_dir = os.path.dirname(files[0])
+        there = pool.submit(spooled).result()
+        # A batch's files go once its outcomes are in; the directory with the pool.
+        assert not any(os.path.exists(f) for f in files) and os.path.isdir(spool_dir)
+    assert not os.path.exists(spool_dir)
+    strip = [replace(o, seconds=(0.0, 0.0, 0.0)) for o in there]
+    assert strip == [replace(o, seconds=(0.0, 0.0, 0.0)) for o in here]
+
+
+def test_a_spooled_page_is_retried_from_its_file_after_a_worker_dies(analyser):
+    works = batch()
+    works[2] = work(3, "<html><body></body></html>", summary=Dies("fatal"))
+    with process.WorkerPool(analyser, 2) as pool:
+        outcomes = pool.submit(pool.spool(works)).result()
+    assert [o.article_id for o in outcomes] == ["a1", "a2", "a3", "a4", "a5"]
+    assert outcomes[2].text is None
+    assert outcomes[1].text is not None and "6700 Container" in outcomes[1].text.text
+    assert outcomes[4].analysis is not None and outcomes[4].analysis.candidates
 
 
 def test_workers_log_lines_reach_this_process(analyser, caplog):
