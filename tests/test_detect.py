@@ -239,6 +239,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.5,
             },
         ),
+        (
+            "test18",
+            {
+                "f1": 0.93,
+                "speaker": 0.76,
+                "stance": 0.93,
+                "cross-language": 0.5,
+                "same-language": 0.45,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -274,7 +284,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
-            "test17",
+            "test17", "test18",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
