@@ -461,7 +461,9 @@ class StatementIndex:
                     if self._surname_of(lone, surname) and self._root(lone_block) != block:
                         self._union(lone_block, block)
                         del self._lone[lone]
-        elif tokens and (self._may_stand_alone(tokens[0]) or titled):
+        elif tokens and (
+            self._may_stand_alone(tokens[0]) or (titled and tokens[0] not in _COMMON_SURNAMES)
+        ):
             # A surname alone ("Пригожин опроверг …", "조 장관은") is the person of
             # that surname the index knows by full name, when it knows exactly one.
             known = {
@@ -482,6 +484,9 @@ class StatementIndex:
 
     @staticmethod
     def _surname_of(lone: str, surname: str) -> bool:
+        if min(len(lone), len(surname)) <= 3:
+            # Short surnames differ by a letter: "Ko" and "Koo" are two families.
+            return lone == surname
         return fuzz.ratio(lone, surname) >= _SAME_NAME or (
             fuzz.ratio(lone, surname) >= _SAME_SPELLING and _sound_alike(lone, surname)
         )

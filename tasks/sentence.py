@@ -461,6 +461,11 @@ _KO_FOREIGN_TITLED = re.compile(
     r"위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상)"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
+# "…라는 게 김 교수의 분석이다": whose analysis, account or claim the sentence is.
+_KO_VIEW_HOLDER = re.compile(
+    rf"(?<![가-힣])((?:[{_KO_FAMILY}]\s|[가-힣]{{2,5}}\s)?\S*(?:{_KO_TITLE_WORDS}))"
+    r"의\s(?:분석|설명|주장|평가|전망|지적|판단|관측)(?:이다|이었다|이다\.)"
+)
 # A foreign name after the word for what the person is: "독일의 한반도 전문가 에릭 발바흐는".
 _KO_EXPERT_NAMED = re.compile(
     r"(?<![가-힣])(?:전문가|분석가)\s+([가-힣]{1,5}\s[가-힣]{2,5})(?:은|는|이|가)(?![가-힣])"
@@ -548,6 +553,13 @@ def _korean_titled_names(
         found.append(Mention(name, start, end, False, False))
         titles.append((end, m.end()))
         taken = [*taken, (start, end)]
+    for m in _KO_VIEW_HOLDER.finditer(view):
+        start, end = m.span(1)
+        name = " ".join(m.group(1).split())
+        clear = not any(a < end and start < b for a, b in taken)
+        if clear and name.split()[0] not in _KO_NOT_A_NAME:
+            found.append(Mention(name, start, end, False, False))
+            taken = [*taken, (start, end)]
     for m in _KO_EXPERT_NAMED.finditer(view):
         start, end = m.span(1)
         if not any(a < end and start < b for a, b in taken):
@@ -634,6 +646,7 @@ _SURNAME_AFTER_LATE = re.compile(rf"\s+(?:[a-zа-яё]+\s+){{1,2}}({_TOKEN})(?=\
 
 
 # "По словам Умерова, …": a surname in the genitive after "according to".
+_EN_ACCORDING = re.compile(rf"(?<!\w)[Aa]ccording to\s+({_TOKEN})(?=\s*(?:[,.;:]|$))")
 _RU_ACCORDING = re.compile(
     rf"(?<!\w)(?:[Пп]о словам|[Пп]о мнению|[Пп]о оценке|[Пп]о данным)\s+({_TOKEN})(?=\s*[,.;:—])"
 )
@@ -741,6 +754,13 @@ def _surnames(
     if lang not in ("en", "ru"):
         return []
     found = []
+    if lang == "en":
+        # "…, according to Muzyka." / "according to Klingner, Pyongyang has …"
+        for m in _EN_ACCORDING.finditer(view):
+            start, end = m.span(1)
+            if m.group(1) not in _NOT_A_NAME and not any(a < end and start < b for a, b in taken):
+                found.append(Mention(m.group(1), start, end, False, False))
+                taken = [*taken, (start, end)]
     if lang == "ru":
         for m in _RU_ACCORDING.finditer(view):
             start, end = m.span(1)

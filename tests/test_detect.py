@@ -1147,6 +1147,21 @@ ISSUE3_LATER_ROUNDS = [
          "demand"),
         ("en", "Those who help Pyongyang ship arms to Moscow must face sanctions, said Senator "
          "Laura Finch.", "Laura Finch", "demand"),
+        # round 19: whose analysis a Korean sentence is, a lone surname after "according to",
+        # a demand to add names to the "next" sanctions list or to go after shippers, and
+        # "seriously concerned"
+        ("ko", "북한이 러시아에 넘긴 포탄 상당수가 불발탄이라는 게 최 교수의 분석이다.", "최 교수",
+         "assert"),
+        ("en", "Many of the North Korean shells sent to Russia are duds, according to Lindqvist.",
+         "Lindqvist", "assert"),
+        ("en", "According to Lindqvist, Pyongyang has sent Moscow several million artillery "
+         "rounds.", "Lindqvist", "assert"),
+        ("en", "Berger said the bloc should add those behind North Korea's weapons deliveries to "
+         "Russia to its next sanctions list.", "Berger", "demand"),
+        ("en", "The United States should go after every firm moving North Korean weapons to "
+         "Russia, analyst Mark Tolley said.", "Mark Tolley", "demand"),
+        ("en", "Foreign Minister Anna Berg said Oslo was seriously concerned by North Korea's "
+         "missile deliveries to Russia.", "Anna Berg", "condemn"),
     ]  # fmt: skip
 
 

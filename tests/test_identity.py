@@ -461,6 +461,13 @@ def test_short_forms_too_common_or_shared_stay_apart():
     for name in ("kim yo jong", "kim yong-hyun", "park jin"):
         index.block(name)
     assert index.block("김 장관") == "김 장관"  # two Kims known
+    # one Kim known is still not every Kim with a title
+    index = StatementIndex(0.5)
+    index.block("김인애")
+    assert index.block("김 교수") == "김 교수"
+    # short surnames one letter apart are two families: 고 (Ko) is not 구 (Koo)
+    index.block("koo byoung-sam")
+    assert index.block("고 연구위원") == "고 연구위원"
     assert index.block("park") == "park"  # too common to stand alone
     assert index.block("gen nakatani") == "gen nakatani"  # "Gen" is his given name
     assert index.block("nakatani") == "gen nakatani"
