@@ -44,11 +44,12 @@ _MULT_WORDS = "|".join(sorted((re.escape(k) for k in MULTIPLIERS), key=len, reve
 _NUMERIC = re.compile(
     rf"(?<![\w.,\-‐])({_DIGITS})(?:([.,])(\d+))?(?:\s?({_MULT_WORDS})(?!\w))?", re.IGNORECASE
 )
-_TENS = {k: v for k, v in NUMBER_WORDS.items() if v in (20, 30, 40, 50, 60, 70, 80, 90)}
-_UNITS = {k: v for k, v in NUMBER_WORDS.items() if v in range(1, 10) and k not in ("a", "an")}
+_TEN_WORDS = {k: v for k, v in NUMBER_WORDS.items() if v in (20, 30, 40, 50, 60, 70, 80, 90)}
+_UNIT_WORDS = {k: v for k, v in NUMBER_WORDS.items() if v in range(1, 10) and k not in ("a", "an")}
 # "twenty-eight thousand", "двадцать восемь тысяч": a ten and a unit before the multiplier.
 _WORDED = re.compile(
-    rf"(?<!\w)(?:(?:({'|'.join(_TENS)})[\s\-‐]+({'|'.join(_UNITS)})|({'|'.join(NUMBER_WORDS)}))\s+)?"
+    rf"(?<!\w)(?:(?:({'|'.join(_TEN_WORDS)})[\s\-‐]+({'|'.join(_UNIT_WORDS)})|"
+    rf"({'|'.join(NUMBER_WORDS)}))\s+)?"
     rf"({_MULT_WORDS})(?!\w)",
     re.IGNORECASE,
 )
@@ -141,15 +142,20 @@ _FRACTIONS = {
     "en": [
         (r"two[\s-]thirds", 67), (r"three[\s-]quarters", 75), (r"(?:a|one)[\s-]third", 33),
         (r"(?:a|one)[\s-]quarter", 25), (_HALF_EN, 50),
+        # "every second shell", "one in three rounds"
+        (r"(?:every|one in) (?:second|two)", 50), (r"(?:every third|one in three)", 33),
+        (r"(?:every fourth|one in four)", 25),
     ],
     "de": [
         (r"zwei Drittel\w*", 67), (r"drei Viertel\w*", 75), (r"(?:ein|einem|einen) Drittel", 33),
         (r"(?:ein|einem|einen) Viertel", 25),
         (r"(?<!rsten )(?<!eiten )(?<!rste )(?<!eite )Hälfte", 50),
+        (r"jede[rsn]? zweite\w*", 50), (r"jede[rsn]? dritte\w*", 33), (r"jede[rsn]? vierte\w*", 25),
     ],
     "ru": [
         (r"две трети", 67), (r"три четверти", 75), (r"(?<!две )трет(?:ь|и|ью)(?!\w)", 33),
         (r"четверт(?:ь|и|ью)(?!\w)", 25), (r"(?<!первой )(?<!второй )половин\w*", 50),
+        (r"кажд\w+ втор\w+", 50), (r"кажд\w+ трет\w+", 33), (r"кажд\w+ четв[её]рт\w+", 25),
     ],
     "ko": [
         (r"3분의\s?2", 67), (r"4분의\s?3", 75), (r"3분의\s?1", 33), (r"4분의\s?1", 25),

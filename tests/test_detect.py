@@ -249,6 +249,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.45,
             },
         ),
+        (
+            "test19",
+            {
+                "f1": 0.92,
+                "speaker": 0.81,
+                "stance": 0.88,
+                "cross-language": 0.5,
+                "same-language": 0.4,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -284,7 +294,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
-            "test17", "test18",
+            "test17", "test18", "test19",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
@@ -1189,6 +1199,11 @@ def test_issue3_speaker_and_stance_classes(detector, lang, text, speaker, stance
          "from North Korea to Russia.", "containers", 28_000),
         ("ru", "По данным Сеула, КНДР отправила в Россию около двадцати восьми тысяч "
          "контейнеров.", "containers", 28_000),
+        # "every second" is half, "one in three" a third
+        ("ru", "По словам Буданова, почти каждый второй снаряд, которым стреляет российская "
+         "армия, поступил из КНДР.", "share", 50),
+        ("en", "One in three rounds Russia fires in Ukraine now comes from North Korea, Budanov "
+         "said.", "share", 33),
     ],
 )  # fmt: skip
 def test_worded_numbers_and_shares(detector, lang, text, unit, number):
