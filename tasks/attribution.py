@@ -42,7 +42,7 @@ _KO_WHOSE_VIEW = re.compile(r"의\s(?:분석|설명|주장|평가|전망|지적|
 _WORKS_AT = re.compile(
     r"\s+(?:of|at|von|vom|bei)\s+(?:the\s+|der\s+|dem\s+)?"
     # the body's own leading words ("Shin Jong-woo of the Korea Defense and Security Forum")
-    r"(?:(?:[A-Z][\w'’.&-]*|and|for|of|&)\s+)*"
+    r"(?:(?:[A-Z][\w'’.&-]*|and|for|of|a|an|the|&)\s+)*"
 )
 _OF_BODY = re.compile(r"^\s*(?:of|from|at|for|with|in|von|vom|bei|aus)\s", re.IGNORECASE)
 # "…, sanktioniert von der EU", "was among those sanctioned by the EU": the agent
@@ -421,15 +421,22 @@ def _subject(s: Sentence, mentions: list[Mention], m: Mention) -> str:
     earlier = [e for e in mentions if e.end <= m.start]
     if m.generic and earlier and m.start - earlier[-1].end <= 1:
         return earlier[-1].name
-    if (
-        earlier
-        and not (earlier[-1].weak or earlier[-1].generic)
-        and s.view[earlier[-1].start].isupper()
-        and _WORKS_AT.fullmatch(s.view[earlier[-1].end : m.start])
+    # "Vasily Kashin of Moscow's Higher School of Economics": a country in the body's
+    # name is not the person before it.
+    people = [e for e in earlier if not (e.weak or e.party)]
+    head = m
+    # "Joseph Dempsey of the International Institute for Strategic Studies said": the
+    # body is where the named person works, the person speaks; the chain may be longer
+    # ("… of the Higher School of Economics").
+    while (
+        people
+        and not people[-1].generic
+        and s.view[people[-1].start].isupper()
+        and _WORKS_AT.fullmatch(s.view[people[-1].end : head.start])
     ):
-        # "Joseph Dempsey of the International Institute for Strategic Studies said":
-        # the body is where the named person works; the person speaks.
-        return earlier[-1].name
+        head = people.pop()
+    if head is not m:
+        return head.name
     if earlier and _COORDINATED.match(s.view[earlier[-1].end : m.start]):
         head = s.view[: earlier[-1].start]
         if not head.strip() or _BOTH.search(head) or len(re.split(r"[,;:]", head)[-1].split()) <= 2:

@@ -190,6 +190,7 @@ _NOT_A_NAME_WORDS = (
     "Secretary Ambassador General Admiral Spokesman Spokeswoman Update Correction Read Also "
     "Chancellor Premier Director Chief Commander Governor Mayor Colonel Envoy Deputy Vice "
     "Chairman Chairwoman Chair Senator Representative Congressman Congresswoman Speaker "
+    "Analyst Researcher Professor Expert "
     "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
     # places and institutions are not people
     "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
@@ -202,7 +203,8 @@ _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
 _TITLES = frozenset(
     "President Minister Secretary Ambassador General Admiral Spokesman Spokeswoman Chancellor "  # noqa: SIM905
     "Premier Director Chief Commander Governor Mayor Colonel Envoy Chairman Chairwoman Chair "
-    "Senator Representative Congressman Congresswoman Speaker".split()
+    "Senator Representative Congressman Congresswoman Speaker Analyst Researcher Professor "
+    "Expert".split()
 )
 
 

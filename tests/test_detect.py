@@ -1172,6 +1172,23 @@ ISSUE3_LATER_ROUNDS = [
          "Russia, analyst Mark Tolley said.", "Mark Tolley", "demand"),
         ("en", "Foreign Minister Anna Berg said Oslo was seriously concerned by North Korea's "
          "missile deliveries to Russia.", "Anna Berg", "condemn"),
+        # round 20: a chain of bodies after the person, a country inside the body's name,
+        # "Analyst" as a title, missiles that struck a city, German separable "feuert … ab"
+        # and dependence, a demand to stop "all arms trade", "should sanction"
+        ("en", "Pavel Orlov of Moscow's Higher School of Economics said North Korean ammunition "
+         "had helped the Russian army through the shell shortage.", "Pavel Orlov", "assert"),
+        ("en", "Jin Park of the Center for a New American Security said Moscow was paying for "
+         "North Korean munitions with oil.", "Jin Park", "assert"),
+        ("en", "Analyst Mark Tolley said the missile that struck a residential district of Kyiv "
+         "was a North Korean KN-23.", "Mark Tolley", "assert"),
+        ("de", "Russland feuere inzwischen Granaten aus Nordkorea ab, weil die eigene Produktion "
+         "nicht reiche, sagte die Ministerin Jana Weber.", "Jana Weber", "assert"),
+        ("de", "Moskau hänge immer stärker von nordkoreanischen Granaten ab, so Lindqvist.",
+         "Lindqvist", "assert"),
+        ("ko", "김철수 캐나다 외무장관은 북한과 러시아에 모든 무기 거래를 즉각 중단하라고 "
+         "촉구했다.", "김철수", "demand"),
+        ("en", "Ramon Vidal of King's College London said the EU should sanction the ships "
+         "carrying North Korean ammunition to Russia.", "Ramon Vidal", "demand"),
     ]  # fmt: skip
 
 
