@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from armswatch.tasks.profile import Hit, Lexicon
-from armswatch.tasks.sentence import Mention, Sentence, Verb, masked_spans
+from armswatch.tasks.sentence import KO_WHOSE_VIEW, Mention, Sentence, Verb, masked_spans
 
 _COORDINATED = re.compile(r"^\s*(?:and|und|и|&|과|와|,)\s*$", re.IGNORECASE)
 _BOTH = re.compile(r"(?:\bboth|\bsowohl|\bкак)\s*$", re.IGNORECASE)
@@ -36,8 +36,6 @@ _TITLE_BEFORE_NAME = re.compile(
     r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
     re.IGNORECASE,
 )
-# "…라는 게 김 교수의 분석이다": whose analysis (account, claim, view) a sentence reports.
-_KO_WHOSE_VIEW = re.compile(r"의\s(?:분석|설명|주장|평가|전망|지적|판단|관측)(?:이다|이었다)")
 # "Victor Cha of CSIS", "Joseph Dempsey vom IISS": a person, then where they work.
 _WORKS_AT = re.compile(
     r"\s+(?:of|at|von|vom|bei)\s+(?:the\s+|der\s+|dem\s+)?"
@@ -275,7 +273,7 @@ def _find_speaker(
         # 米政府が明らかにした").
         topics = [m for m, role in roles if role == "topic"]
         subjects = [m for m, role in roles if role == "subject" and not m.weak]
-        whose = [m for m in mentions if not m.weak and _KO_WHOSE_VIEW.match(s.view, m.end)]
+        whose = [m for m in mentions if not m.weak and KO_WHOSE_VIEW.match(s.view, m.end)]
         if whose:
             # "…라는 게 김 교수의 분석이다": the sentence is the named person's analysis
             return Resolution(whose[-1].name, "explicit", anchor)

@@ -40,7 +40,7 @@ from rapidfuzz import fuzz
 
 from armswatch.tasks.facts import MULTIPLIERS, NUMBER_WORDS, Reading
 from armswatch.tasks.profile import Profile
-from armswatch.tasks.sentence import Sentence, inside
+from armswatch.tasks.sentence import KO_TITLES, Sentence, inside
 from armswatch.tasks.text import normalize
 
 # 2: content tokens are Snowball stems (PyStemmer), no longer simplemma lemmas.
@@ -262,14 +262,10 @@ def _sound_alike(a: str, b: str) -> bool:
 _LONE_SURNAME = 4  # letters a lone surname needs to stand for a full name ("Kim" does not)
 # Surnames too common to stand alone for one person, whatever their length.
 _COMMON_SURNAMES = frozenset("kim lee yi ri park pak choi jung jeong kang".split())  # noqa: SIM905
-# Honorifics before a name and titles after a Korean one: not part of the name
-# ("Lord Cameron", "조 장관", "골드버그 대사").
+# Honorifics before a name: not part of it ("Lord Cameron"). Titles after a Korean
+# name are the sentence reader's (`KO_TITLES`: "조 장관", "골드버그 대사").
 _HONORIFICS = frozenset("lord lady sir dame dr mr mrs ms prof".split())  # noqa: SIM905
-_KO_TITLES = frozenset((
-    "장관", "차관", "대사", "대변인", "의원", "위원장", "원장", "실장", "총장",
-    "국장", "대표", "교수", "연구위원", "청장", "사령관", "총리", "대통령", "부부장",
-    "부장", "특사", "처장", "차장", "본부장", "단장", "의장", "비서관", "수석",
-))  # fmt: skip
+_KO_TITLE_ENDS = tuple(KO_TITLES)
 
 
 def name_words(speaker: str) -> tuple[list[str], bool]:
@@ -279,7 +275,7 @@ def name_words(speaker: str) -> tuple[list[str], bool]:
     while len(words) > 1 and words[0].rstrip(".") in _HONORIFICS:
         words = words[1:]
     titled = False
-    while len(words) > 1 and words[-1] in _KO_TITLES:
+    while len(words) > 1 and words[-1].endswith(_KO_TITLE_ENDS):
         words, titled = words[:-1], True
     return words, titled
 

@@ -435,6 +435,18 @@ _KO_TITLE_WORDS = (
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
     "보도관|분석관|대령|장군|서기|특보|회장|국무상"
 )
+# Titles after a foreign name in Hangul ("데이비드 래미 영국 외무장관은").
+_KO_FOREIGN_TITLE_WORDS = (
+    "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
+    "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상"
+)
+# Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
+# "박 부차관보"): identity reads the name without it.
+KO_TITLES = frozenset(
+    (_KO_TITLE_WORDS + "|" + _KO_FOREIGN_TITLE_WORDS + "|특사|처장|의장|비서관|수석").split("|")
+)
+# "…라는 게 김 교수의 분석이다": whose analysis (account, claim, view) a sentence reports.
+KO_WHOSE_VIEW = re.compile(r"의\s(?:분석|설명|주장|평가|전망|지적|판단|관측)(?:이다|이었다)")
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
     rf"\S*(?:{_KO_TITLE_WORDS})"
@@ -459,14 +471,13 @@ _KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 # "부다노우 우크라이나 국방정보총국장은", "우드 차석대사에 따르면".
 _KO_FOREIGN_TITLED = re.compile(
     r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
-    r"\S*(?:대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
-    r"위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상)"
+    rf"\S*(?:{_KO_FOREIGN_TITLE_WORDS})"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
 # "…라는 게 김 교수의 분석이다": whose analysis, account or claim the sentence is.
 _KO_VIEW_HOLDER = re.compile(
     rf"(?<![가-힣])((?:[{_KO_FAMILY}]\s|[가-힣]{{2,5}}\s)?\S*(?:{_KO_TITLE_WORDS}))"
-    r"의\s(?:분석|설명|주장|평가|전망|지적|판단|관측)(?:이다|이었다|이다\.)"
+    + KO_WHOSE_VIEW.pattern
 )
 # A foreign name after the word for what the person is: "독일의 한반도 전문가 에릭 발바흐는".
 _KO_EXPERT_NAMED = re.compile(

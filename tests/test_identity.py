@@ -439,6 +439,7 @@ def test_a_lone_surname_seen_first_joins_the_full_name_that_follows(profile):
     ("known", "alone"),
     [
         ("조태열", "조 장관"),  # a Korean surname before a title: the minister named before
+        ("조현동", "조 부차관보"),  # any title the sentence reader knows, prefixed or not
         ("알렉산드르 마체고라", "마체고라"),  # a foreign surname in Hangul is one word
         ("로버트 우드", "우드"),  # "드" writes a foreign consonant: not a Korean given name
         ("marie-agnes strack-zimmermann", "strack-zimmermann"),  # double-barrelled
