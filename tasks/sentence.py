@@ -183,22 +183,6 @@ _TOKEN = rf"[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
 _NAME = re.compile(
     rf"(?<![\w'’])((?:{_TOKEN}\s(?:(?:de|du|da|van|von|der|le|la)\s)?){{1,7}}{_TOKEN})(?![\w'’])"
 )
-_NOT_A_NAME_WORDS = (
-    "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
-    "This That These Those Its His Her Their Our Last Next Since After Before While When Then "
-    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mr Mrs Ms Dr President Minister "
-    "Secretary Ambassador General Admiral Spokesman Spokeswoman Update Correction Read Also "
-    "Chancellor Premier Director Chief Commander Governor Mayor Colonel Envoy Deputy Vice "
-    "Chairman Chairwoman Chair Senator Representative Congressman Congresswoman Speaker "
-    "Analyst Researcher Professor Expert "
-    "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
-    # places and institutions are not people
-    "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
-    "Republic Korea Kingdom Federation Committee Agency Service Forces Army Navy Street "
-    # what a title holds ("Secretary of State Marco Rubio")
-    "State Treasury Affairs Adviser Advisor"
-)
-_NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
 # A single surname counts as a name right after one of these ("Foreign Minister Sikorski").
 _TITLES = frozenset(
     "President Minister Secretary Ambassador General Admiral Spokesman Spokeswoman Chancellor "  # noqa: SIM905
@@ -206,6 +190,20 @@ _TITLES = frozenset(
     "Senator Representative Congressman Congresswoman Speaker Analyst Researcher Professor "
     "Expert".split()
 )
+# Capitalised words that are not part of a name: titles, and these.
+_NOT_A_NAME_WORDS = (
+    "The A An In On At As But And Or However Meanwhile Earlier Previously Later According Both "
+    "This That These Those Its His Her Their Our Last Next Since After Before While When Then "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Mr Mrs Ms Dr "
+    "Update Correction Read Also Deputy Vice "
+    "В На По С Как Но И А Ранее Позже Также Однако Президент Министр Посол "
+    # places and institutions are not people
+    "Peninsula Sea Ocean River Council Department House Ministry Office Nations Union States "
+    "Republic Korea Kingdom Federation Committee Agency Service Forces Army Navy Street "
+    # what a title holds ("Secretary of State Marco Rubio")
+    "State Treasury Affairs Adviser Advisor"
+)
+_NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split()) | _TITLES
 
 
 def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
