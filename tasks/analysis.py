@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from armswatch.tasks.attribution import Resolution, Turn, find_speaker, find_stance
@@ -224,7 +225,7 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
     """
     lines = (_SPACES.sub(" ", line).strip() for line in [*text.splitlines(), title or ""])
     view = text_view(_LINE_GAP.join(line for line in lines if line))
-    lowered = view.lower()
+    scan = lex.concepts.scan(view)
     producers = _producers(profile)
     scanned: dict[str, set[str]] = {}  # matcher kind -> the atoms its hits yield
 
@@ -232,7 +233,7 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
         if matcher_kind not in scanned:
             atoms: set[str] = set()
             matcher = lex.kinds.get(matcher_kind)
-            hits = matcher.find(view) if matcher and matcher.may_find(lowered) else []
+            hits = scan.find(matcher) if matcher and scan.may_find(matcher) else []
             pending = [hit.label for hit in hits]
             while pending:
                 cid = pending.pop()
@@ -249,6 +250,10 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
             return True
         return any(atom in found(kind) for kind in producers.get(atom, ()))
 
+    # The order only decides how soon a rule fails; with no scans of their own
+    # (the usual case) every group costs nothing, and sorting would keep the rule's order.
+    costly = any(m.scans for m in lex.kinds.values())
+
     def cost(group: tuple[str, ...]) -> int:
         # Groups that need no scan, or scans already made, go first; then the
         # cheaper scans: a rule fails at its first unmet group.
@@ -257,9 +262,12 @@ def may_hold_statements(profile: Profile, lex: Lexicon, text: str, title: str | 
         kinds = {k for a in group for k in producers.get(a, TOPIC_SIDES)} - scanned.keys()
         return sum(lex.kinds[k].size for k in kinds if k in lex.kinds)
 
+    def order(groups: tuple[tuple[str, ...], ...]) -> Iterable[tuple[str, ...]]:
+        return sorted(groups, key=cost) if costly else groups
+
     return any(
         rule.score >= profile.threshold
-        and all(any(met(a) for a in group) for group in sorted(rule.groups, key=cost))
+        and all(any(met(a) for a in group) for group in order(rule.groups))
         for rule in profile.rules
     )
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from armswatch.tasks.profile import Hit, Lexicon, Profile
+from armswatch.tasks.profile import Hit, Lexicon, Profile, Scan
 
 _VIEW = str.maketrans(
     {"’": "'", "‘": "'", "“": '"', "”": '"', "„": '"', "\u00a0": " ", "\u202f": " ", "‑": "-"}
@@ -76,13 +76,13 @@ def inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def find_concepts(
-    view: str, lex: Lexicon, profile: Profile
+    scan: Scan, lex: Lexicon, profile: Profile
 ) -> tuple[dict[str, list[tuple[int, int]]], set[str]]:
     """The concepts a text names or implies, with their spans; and those named by own terms."""
     concepts: dict[str, list[tuple[int, int]]] = {}
     named: set[str] = set()
     for matcher in lex.kinds.values():
-        for hit in matcher.find(view):
+        for hit in scan.find(matcher):
             named.add(hit.label)
             pending = [hit.label]
             while pending:
@@ -100,11 +100,12 @@ def text_view(text: str) -> str:
 def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Profile) -> Sentence:
     """Everything the lexicon finds in one sentence; `index` and `line` place it in its document."""
     view = text.translate(_VIEW)
+    scan = lex.everything.scan(view)
     masked = masked_spans(view)
-    concepts, named = find_concepts(view, lex, profile)
+    concepts, named = find_concepts(scan, lex, profile)
     kinds = {profile.concepts[cid].kind for cid in concepts}
     mentions = []
-    speaker_hits = lex.speakers.find(view)
+    speaker_hits = scan.find(lex.speakers)
     for hit in speaker_hits:
         if inside(hit.start, hit.end, masked):
             continue
@@ -119,7 +120,7 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     spans = [s for spans in concepts.values() for s in spans]
     all_verbs = [
         Verb(h.label[0], h.label[1] == "strong", h.start, h.end)
-        for h in lex.verbs.find(view)
+        for h in scan.find(lex.verbs)
         if h.label is not None
     ]
     unknown = unknown_speakers(view, lex.lang, known, spans)
@@ -135,7 +136,7 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     ]
     for m in mentions:
         m.party = any(a < m.end and m.start < b for a, b in sides)
-    anaphors = [h for h in lex.speaker_anaphora.find(view) if not inside(h.start, h.end, masked)]
+    anaphors = [h for h in scan.find(lex.speaker_anaphora) if not inside(h.start, h.end, masked)]
     verbs = [v for v in all_verbs if not inside(v.start, v.end, masked)]
     quoted_verbs = [v for v in all_verbs if inside(v.start, v.end, masked)]
     # A demonstrative counts only when it points at something the topic is made
@@ -148,7 +149,7 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     ]
     demonstrative = any(
         0 <= start - hit.end <= 24 and len(view[hit.end : start].split()) <= 2
-        for hit in lex.demonstratives.find(view)
+        for hit in scan.find(lex.demonstratives)
         for start, _ in targets
     )
     stripped = view.rstrip(" \"»)'")
@@ -164,12 +165,12 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         anaphors=anaphors,
         verbs=verbs,
         quoted_verbs=quoted_verbs,
-        cues=[h for h in lex.cues.find(view) if h.label is not None],
-        attribution_after=lex.attribution_after.find(view),
-        attribution_before=lex.attribution_before.find(view),
+        cues=[h for h in scan.find(lex.cues) if h.label is not None],
+        attribution_after=scan.find(lex.attribution_after),
+        attribution_before=scan.find(lex.attribution_before),
         demonstrative=demonstrative,
-        continuation=bool(lex.continuation.find(view)),
-        directions=lex.direction.find(view),
+        continuation=bool(scan.find(lex.continuation)),
+        directions=scan.find(lex.direction),
         question=stripped.endswith(("?", "？")),
     )
 

@@ -152,7 +152,7 @@ def test_german_names_match_in_the_genitive():
 
 
 def test_a_matcher_finds_each_kind_of_term_where_a_full_scan_would():
-    from armswatch.tasks.profile import Matcher
+    from armswatch.tasks.profile import Matcher, Scanner
 
     terms = [
         ("transfer*", "transfer"),  # its first letters start every match
@@ -184,7 +184,13 @@ def test_a_matcher_finds_each_kind_of_term_where_a_full_scan_would():
         ("ua", "Украине оружи"),
         ("dprk", "DPRK"),
     ]
-    assert matcher.may_find(text.lower()) and not matcher.may_find("nothing here")
+    # One scanner's pass over several matchers gives each the hits its own pass gives.
+    other = Matcher([("Pyongyang", "pyongyang"), ("re:hand(?:ed)?", "hand")], boundaries=True)
+    scanner = Scanner([matcher, other])
+    scan = scanner.scan(text)
+    assert scan.find(matcher) == matcher.find(text) and scan.find(other) == other.find(text)
+    assert [h.label for h in scan.find(other)] == ["pyongyang", "hand"]
+    assert scan.may_find(matcher) and not scanner.scan("nothing here").may_find(matcher)
     # The automaton is rebuilt where the matcher is unpickled, as in a page worker.
     again = pickle.loads(pickle.dumps(matcher))
     assert [(h.label, h.start, h.end) for h in again.find(text)] == [
