@@ -10,6 +10,9 @@ from armswatch.tasks.sentence import KO_WHOSE_VIEW, Mention, Sentence, Verb, mas
 
 _COORDINATED = re.compile(r"^\s*(?:and|und|и|&|과|와|,)\s*$", re.IGNORECASE)
 _BOTH = re.compile(r"(?:\bboth|\bsowohl|\bкак)\s*$", re.IGNORECASE)
+# A Korean closing verb that passes on what another said, and that other's own verb.
+_KO_RELAYED = "전했"
+_KO_SOURCE_SAID = re.compile(r"(?:이|가)\s(?:\S+\s){0,2}?(?:밝혔|발표했|보고했)다(?:고|며)")
 _APPOSITIVE = re.compile(r"^,\s[^,;:]{2,80},\s*(?:\w+\s+){0,3}$")
 _PASSIVE = re.compile(
     r"\b(?:is|are|was|were|been|being|be|wird|werden|wurde|wurden)\s+(?:\w+\s+)?$"
@@ -273,6 +276,21 @@ def _find_speaker(
         # 米政府が明らかにした").
         topics = [m for m, role in roles if role == "topic"]
         subjects = [m for m, role in roles if role == "subject" and not m.weak]
+        if anchor and s.view.startswith(_KO_RELAYED, anchor.start):
+            # "국정원에 따르면 … 유상범 의원이 기자들에게 전했다": who passes a body's finding
+            # on is not its speaker; the body is.
+            sources = [
+                m
+                for m in mentions
+                if not m.weak
+                and m.end <= anchor.start
+                and (
+                    any(0 <= c.start - m.end <= 1 for c in s.attribution_before)
+                    or _KO_SOURCE_SAID.match(s.view, m.end)
+                )
+            ]
+            if sources:
+                return Resolution(sources[0].name, "attribution", anchor)
         whose = [m for m in mentions if not m.weak and KO_WHOSE_VIEW.match(s.view, m.end)]
         if whose:
             # "…라는 게 김 교수의 분석이다": the sentence is the named person's analysis

@@ -123,7 +123,11 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         for h in scan.find(lex.verbs)
         if h.label is not None
     ]
-    unknown = unknown_speakers(view, lex.lang, known, spans)
+    unknown, titles = unknown_speakers(view, lex.lang, known, spans)
+    for m in mentions:
+        if any(a <= m.start and m.end <= b for a, b in titles):
+            # "시드니 사일러 CSIS 선임고문은": the body is the person's, as in "CSIS's adviser"
+            m.possessive = True
     taken = [(m.start, m.end) for m in (*known, *unknown)] + spans
     unknown += _surnames(view, lex.lang, all_verbs, taken)
     mentions += [m for m in unknown if not inside(m.start, m.end, masked)]
@@ -432,12 +436,13 @@ _KO_FAMILY = (
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
-    "보도관|분석관|대령|장군|서기|특보|회장|국무상"
+    "보도관|분석관|대령|장군|서기|특보|회장|국무상|고문|대행|의장|중장|대장|준장|센터장"
 )
 # Titles after a foreign name in Hangul ("데이비드 래미 영국 외무장관은").
 _KO_FOREIGN_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
-    "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상"
+    "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상|"
+    "차장|고문|대행|의장|중장|대장|센터장"
 )
 # Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
 # "박 부차관보"): identity reads the name without it.
@@ -461,15 +466,18 @@ _KO_NOT_A_NAME = frozenset(
     "정부 당국 정보 국방 외교 한국 미국 일본 북한 남한 "  # noqa: SIM905
     "합참 군사 안보 이번 지난 최근 현재 주재 "
     # "주한 우크라이나 대사": the post, not a name
-    "주한 주미 주일 주중 주러 주영 주독 주불 소속 출신 담당".split()
+    "주한 주미 주일 주중 주러 주영 주독 주불 소속 출신 담당 "
+    # postpositions: "쓰인 데 대해 임 대변인은"
+    "대해 위해 통해 관해 의해 대한 위한 통한 관한 따라 따른".split()
 )
 
 
+_WORD = re.compile(r"\S+")
 _KO_WORD_BEFORE = re.compile(r"(?<![가-힣])([가-힣]{1,5})\s+$")
 # Foreign names in Hangul before their title: "데이비드 래미 영국 외무장관은",
 # "부다노우 우크라이나 국방정보총국장은", "우드 차석대사에 따르면".
 _KO_FOREIGN_TITLED = re.compile(
-    r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,5})\s+(?:\S+\s+){0,3}?"
+    r"(?<![가-힣])((?:[가-힣]{1,5}\s)?[가-힣]{2,7})\s+(?:\S+\s+){0,3}?"
     rf"\S*(?:{_KO_FOREIGN_TITLE_WORDS})"
     r"(?:은|는|이|가|에 따르면)(?![가-힣])"
 )
@@ -491,6 +499,13 @@ _KO_NOT_A_NAME_END = re.compile(
 # Given names that end like a particle, an adverb or a polite ending ("드미트로",
 # "세르히", "카스티요").
 _KO_GIVEN_NAME_ENDS = ("로", "히", "요")
+# Words that end as a title or a body does: "부총리 겸 국방장관은", "제니 타운 스팀슨센터 38노스
+# 국장은".
+_KO_NOT_A_NAME_WORD = re.compile(
+    rf"(?:{_KO_TITLE_WORDS}|{_KO_FOREIGN_TITLE_WORDS}|센터|연구소|대학교|대학|재단|협회|포럼|칼리지|당)$"
+)
+# "방한 중인", "야당 간사인", "대변인인": what someone is ("who is …"), not a name.
+_KO_COPULA = re.compile(rf"(?:중|간사|출신|소속|담당|{_KO_TITLE_WORDS})인$")
 _KO_CLAUSE_END = re.compile(r"(?:다고|라고|하고|히|며|면서|지만|는데)$")
 _KO_PERSONAL_TITLE = re.compile(r"장관|대변인|대사|총리|차관|실장|의원")
 _KO_NOT_A_GIVEN_NAME_END = re.compile(r"(?:히|게|고|며|면|요|다고|라고)$")
@@ -504,8 +519,69 @@ def _titled_matches(view: str) -> Iterator[re.Match[str]]:
     while (m := _KO_TITLED.search(view, pos)) is not None:
         yield m
         name = m.group(1)
-        rejected = name in _KO_NOT_A_NAME or _KO_NOT_A_GIVEN_NAME_END.search(name)
+        rejected = (
+            name in _KO_NOT_A_NAME
+            or _KO_NOT_A_GIVEN_NAME_END.search(name)
+            # "구형일 것이라고 김재천 교수는": a clause ends between, so the name is after it
+            or any(_KO_CLAUSE_END.search(w) for w in view[m.end(1) : m.end()].split()[:-1])
+        )
         pos = m.end(1) + 1 if rejected else m.end()
+
+
+def _not_a_name_word(word: str) -> bool:
+    return word in _KO_NOT_A_NAME or bool(
+        _KO_COPULA.search(word) or _KO_NOT_A_NAME_WORD.search(word)
+    )
+
+
+def _foreign_given_name(view: str, end: int, taken: list[tuple[int, int]]) -> bool:
+    """Whether the word after a name ending at `end` is the rest of it: an unknown word that
+    is no body, followed by a listed country or body (the title's), as in "오카노 마사타카
+    일본 외무성" and "제니 타운 스팀슨센터"; a Korean name is followed by its body's words
+    ("김병기 더불어민주당 의원")."""
+    following = re.match(r"\s([가-힣]{2,5})\s(\S+)", view[end:])
+    if following is None:
+        return False
+    word, next_word, after = following.group(1), following.group(2), end + following.start(2)
+    return (
+        not _not_a_name_word(word)
+        and not _KO_NOT_A_NAME_END.search(word)
+        and not any(a < end + following.end(1) and end + following.start(1) < b for a, b in taken)
+        # the title's country or body follows: "일본 외무성", "스팀슨센터"
+        and (any(a == after for a, _ in taken) or bool(_KO_NOT_A_NAME_WORD.search(next_word)))
+    )
+
+
+def _foreign_titled_name(
+    view: str, m: re.Match[str], taken: list[tuple[int, int]]
+) -> Mention | None:
+    """The foreign name in a `_KO_FOREIGN_TITLED` match, unless it is no name."""
+    name, start, end = m.group(1), m.start(1), m.end(1)
+    words = name.split()
+    if len(words) == 2 and any(a < end and end - len(words[1]) < b for a, b in taken):
+        # "타야니 이탈리아 외무장관은": the country after the name belongs to the title
+        name, words = words[0], words[:1]
+        end = start + len(name)
+    if len(words) == 2 and _KO_NOT_A_NAME_END.search(words[0]) and not words[0].endswith(
+        _KO_GIVEN_NAME_ENDS
+    ):
+        # "…분석했다고 타운 국장은": the word before ends a clause; the name is one word
+        name, words = words[1], words[1:]
+        start = end - len(name)
+    if (
+        any(_not_a_name_word(w) for w in words)
+        or _KO_NOT_A_NAME_END.search(words[-1])
+        # a given name may end like a particle or an adverb, not like a body
+        or any(
+            _KO_NOT_A_NAME_END.search(w) and not w.endswith(_KO_GIVEN_NAME_ENDS)
+            for w in words[:-1]
+        )
+        or any(a < end and start < b for a, b in taken)
+        # "즉각 멈춰야 한다고 박진 장관은": a clause ends between; not a name and its title
+        or any(_KO_CLAUSE_END.search(w) for w in view[end : m.end()].split()[:-1])
+    ):
+        return None
+    return Mention(name, start, end, False, False)
 
 
 def _korean_titled_names(
@@ -520,7 +596,8 @@ def _korean_titled_names(
         if (
             name in _KO_NOT_A_NAME
             or _KO_NOT_A_GIVEN_NAME_END.search(name)
-            or any(a < end and start < b for a, b in taken)
+            # a term inside the name is no term of its own ("지원" in "한지원 직무대행은")
+            or any(a < end and start < b and not start < a < end for a, b in taken)
             # "짐 리시 미 상원의원": the surname of a foreign name, not a Korean name
             or (
                 before is not None
@@ -531,40 +608,26 @@ def _korean_titled_names(
             )
         ):
             continue
-        if any(_KO_CLAUSE_END.search(w) for w in view[end : m.end()].split()[:-1]):
+        between = view[end : m.end()].split()[:-1]
+        if any(_KO_CLAUSE_END.search(w) for w in between):
             continue  # "강화해 줬다고 신 실장은": a clause ends between; not a name and its title
+        if any(_KO_COPULA.search(w) for w in between):
+            continue  # "방한 중인 블링컨 장관은": what the titled person is doing, not a name
+        if _foreign_given_name(view, end, taken):
+            continue  # "오카노 마사타카 일본 외무성 사무차관은": a foreign name of two words
         found.append(Mention(name, start, end, False, False))
         titles.append((end, m.end()))
         taken = [*taken, (start, end)]
-    for m in _KO_FOREIGN_TITLED.finditer(view):
-        name, start, end = m.group(1), m.start(1), m.end(1)
-        words = name.split()
-        if len(words) == 2 and any(a < end and end - len(words[1]) < b for a, b in taken):
-            # "타야니 이탈리아 외무장관은": the country after the name belongs to the title
-            name, words = words[0], words[:1]
-            end = start + len(name)
-        if len(words) == 2 and _KO_NOT_A_NAME_END.search(words[0]) and not words[0].endswith(
-            _KO_GIVEN_NAME_ENDS
-        ):
-            # "…분석했다고 타운 국장은": the word before ends a clause; the name is one word
-            name, words = words[1], words[1:]
-            start = end - len(name)
-        if (
-            any(w in _KO_NOT_A_NAME for w in words)
-            or _KO_NOT_A_NAME_END.search(words[-1])
-            # a given name may end like a particle or an adverb, not like a body
-            or any(
-                _KO_NOT_A_NAME_END.search(w) and not w.endswith(_KO_GIVEN_NAME_ENDS)
-                for w in words[:-1]
-            )
-            or any(a < end and start < b for a, b in taken)
-            # "즉각 멈춰야 한다고 박진 장관은": a clause ends between; not a name and its title
-            or any(_KO_CLAUSE_END.search(w) for w in view[end : m.end()].split()[:-1])
-        ):
+    # From every word: the leftmost match may start at a clause's last words ("얻고 있다고
+    # 이소자키 교수는") or at a body's name, and the name it hides starts further on.
+    starts = (w.start() for w in _WORD.finditer(view))
+    for m in filter(None, (_KO_FOREIGN_TITLED.match(view, at) for at in starts)):
+        mention = _foreign_titled_name(view, m, taken)
+        if mention is None:
             continue
-        found.append(Mention(name, start, end, False, False))
-        titles.append((end, m.end()))
-        taken = [*taken, (start, end)]
+        found.append(mention)
+        titles.append((mention.end, m.end()))
+        taken = [*taken, (mention.start, mention.end)]
     for m in _KO_VIEW_HOLDER.finditer(view):
         start, end = m.span(1)
         name = " ".join(m.group(1).split())
@@ -807,8 +870,9 @@ def _surnames(
 
 def unknown_speakers(
     view: str, lang: str, known: list[Mention], concepts: list[tuple[int, int]]
-) -> list[Mention]:
-    """Speakers the profile does not list: names, titled names and institutions."""
+) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """Speakers the profile does not list (names, titled names and institutions), and the
+    spans of the Korean titles after names."""
     known_spans = [(k.start, k.end) for k in known]
     taken = known_spans + concepts
     found = _organisations(view, taken) if lang == "en" else []
@@ -822,7 +886,7 @@ def unknown_speakers(
     names = [(m.start, m.end) for m in found]
     # Place names may qualify a body ("Kharkiv regional prosecutors"), actors may not
     # ("Russian military" is not a speaker the sentence names).
-    return found + _unknown_bodies(view, lang, known, known_spans + names, titles)
+    return found + _unknown_bodies(view, lang, known, known_spans + names, titles), titles
 
 
 # The concept kinds that set a document's topic: both sides, and one of the subjects.

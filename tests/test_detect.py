@@ -1199,6 +1199,23 @@ ISSUE3_LATER_ROUNDS = [
          "촉구했다.", "김철수", "demand"),
         ("en", "Ramon Vidal of King's College London said the EU should sanction the ships "
          "carrying North Korean ammunition to Russia.", "Ramon Vidal", "demand"),
+        # round 21: Korean names after a clause, titles the patterns lacked (대장, 직무대행,
+        # 선임고문, 사무차관), a listed body inside a person's title, a foreign name of two
+        # words before a country, and a body's finding passed on by a lawmaker
+        ("ko", "북한이 러시아로 보낸 포탄은 대부분 오래된 구형일 것이라고 박지훈 교수는 설명했다.",
+         "박지훈", "assert"),
+        ("ko", "합참의장 최영수 대장은 북한제 미사일이 러시아군의 공격에 쓰이고 있다고 말했다.",
+         "최영수", "assert"),
+        ("ko", "한지원 직무대행은 북한이 러시아에 포탄을 제공한 대가로 방공 장비를 받았다고 "
+         "밝혔다.", "한지원", "assert"),
+        ("ko", "마이클 그린 CSIS 선임고문은 북한이 러시아에 무기를 팔아 외화를 벌고 있다고 "
+         "말했다.", "마이클 그린", "assert"),
+        ("ko", "다나카 겐지 일본 외무성 사무차관은 북러 간 무기 거래를 규탄했다.", "다나카 겐지",
+         "condemn"),
+        ("ko", "북한은 무기 제공의 대가로 러시아에서 석유를 받고 있다고 야마모토 교수는 "
+         "지적했다.", "야마모토", "assert"),
+        ("ko", "국정원에 따르면 북한이 러시아에 보낸 포탄은 200만 발이 넘는다고 정보위 간사인 "
+         "한민수 의원이 전했다.", "National Intelligence Service", "assert"),
     ]  # fmt: skip
 
 
