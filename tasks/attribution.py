@@ -36,7 +36,11 @@ _TITLE_BEFORE_NAME = re.compile(
     r"^\s*(?:the|der|die|ein|eine)?\s*(?:[\w.-]+\s+){0,3}?(?:\w*minister\w*|secretary|"
     r"ambassador|envoy|president|chancellor|general|advis[eo]r|director|chief|prosecutor|"
     r"botschafter\w*|präsident\w*|kanzler\w*|sprecher\w*|staatsanwalt\w*|министр\w*|"
-    r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*)\s+$",
+    r"посол|президент\w*|глава|пресс-секретар\w*|генпрокурор\w*|"
+    # analysts and lawmakers: "sagte der Innsbrucker Politikwissenschaftler Gerhard Mangott"
+    r"\w*wissenschaftler\w*|\w*expert(?:e|in|en)|analyst\w*|politolog\w*|histori\w*|"
+    r"\w*forscher\w*|\w*abgeordnete\w*|\w*berater\w*|senator\w*|professor\w*|researcher|"
+    r"fellow|эксперт\w*|аналитик\w*|депутат\w*|советник\w*|помощник\w*)\s+$",
     re.IGNORECASE,
 )
 # "Victor Cha of CSIS", "Joseph Dempsey vom IISS": a person, then where they work.

@@ -248,7 +248,7 @@ _DE_TITLES = (
     r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
     r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor|"
     r"Politolog(?:e|en|in)|[Ff]orscher(?:in)?|Parlamentarier(?:in)?|Wissenschaftler(?:in)?|"
-    r"Experten|Historiker(?:in)?"
+    r"Experten|Historiker(?:in)?|Berater(?:in)?"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -262,6 +262,19 @@ _DE_PARTY = re.compile(
 )
 
 
+_DE_GOVERNED_BY = re.compile(r"\s(?:zufolge|nach)\b")
+# "…, sagte Liana Fix vom Council on Foreign Relations.": a name with no title right after
+# a closing verb of speech, before where the person works or the sentence's end.
+_DE_SAID_BY = re.compile(
+    rf",\s(?:sagte|erklärte|betonte|meinte|schrieb|warnte|urteilte|ergänzte|verlangte|"
+    rf"forderte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})(?=\s(?:vom|von|des|der|am|im)\s|[.,]?\s*$)"
+)
+# "nach Angaben von Juri Sak, Berater des …", "nach Analyse von Sam Lair vom …": a name with
+# no title after the words that attribute, before its apposition or where the person works.
+_DE_ACCORDING_TO = re.compile(
+    rf"(?:nach\s(?:Angaben|Analyse|Ansicht|Einschätzung|Schätzung|Worten|Aussage)\svon|laut)"
+    rf"\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})(?=,|\s(?:vom|von)\s)"
+)
 # "Die Sprecherin des Nationalen Sicherheitsrats, Adrienne Watson, forderte …": the
 # name in apposition to a title, between commas.
 _DE_APPOSED = re.compile(
@@ -282,7 +295,13 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
     # hold a name; a word-sized one may not.
     taken = [(a, b) for a, b in taken if b - a <= 40]
     found = []
-    for m in [*_DE_TITLED.finditer(view), *_DE_APPOSED.finditer(view), *_DE_PARTY.finditer(view)]:
+    for m in [
+        *_DE_TITLED.finditer(view),
+        *_DE_APPOSED.finditer(view),
+        *_DE_PARTY.finditer(view),
+        *_DE_SAID_BY.finditer(view),
+        *_DE_ACCORDING_TO.finditer(view),
+    ]:
         start, end = m.span(1)
         # German capitalises nouns: "Außenministerin Mélanie Joly Sanktionen" ends before
         # the first word the lexicon already explains.
@@ -296,7 +315,8 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         # "… hat den nordkoreanischen Verteidigungsminister Kang Sun Nam sanktioniert":
         # after an accusative or dative article the titled person is an object.
         before = re.split(r"[,;:()]", view[: m.start()])[-1].split()[-3:]
-        if any(w.casefold() in ("den", "dem", "einen", "einem") for w in before):
+        governed = _DE_GOVERNED_BY.match(view, end)  # "Dem … Abgeordneten Kim zufolge"
+        if any(w.casefold() in ("den", "dem", "einen", "einem") for w in before) and not governed:
             continue
         if not any(a < end and start < b for a, b in taken):
             found.append(Mention(" ".join(words), start, end, False, False))

@@ -1216,6 +1216,18 @@ ISSUE3_LATER_ROUNDS = [
          "지적했다.", "야마모토", "assert"),
         ("ko", "국정원에 따르면 북한이 러시아에 보낸 포탄은 200만 발이 넘는다고 정보위 간사인 "
          "한민수 의원이 전했다.", "National Intelligence Service", "assert"),
+        # German names with no title after "sagte", "nach Angaben von" and "laut", advisers
+        # as titles, "Dem … Abgeordneten X zufolge", and an analyst's title before the name
+        ("de", "Russland verschießt inzwischen vor allem Granaten aus Nordkorea, sagte Jana "
+         "Weber vom Kieler Institut.", "Jana Weber", "assert"),
+        ("de", "Nordkorea hat Russland nach Angaben von Olaf Brand, Berater des Ministers, "
+         "Millionen Granaten geliefert.", "Olaf Brand", "assert"),
+        ("de", "Dem estnischen Abgeordneten Marko Tamm zufolge hat Nordkorea Russland "
+         "Raketenwerfer überlassen.", "Marko Tamm", "assert"),
+        ("de", "Kremlberater Pawel Orlow wies Berichte über nordkoreanische Waffenlieferungen an "
+         "Russland zurück.", "Pawel Orlow", "deny"),
+        ("de", "Nordkorea liefert Russland inzwischen mehr Munition als Iran, sagte der Grazer "
+         "Politikwissenschaftler Lukas Gruber.", "Lukas Gruber", "assert"),
     ]  # fmt: skip
 
 
