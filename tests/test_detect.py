@@ -1228,6 +1228,16 @@ ISSUE3_LATER_ROUNDS = [
          "Russland zurück.", "Pawel Orlow", "deny"),
         ("de", "Nordkorea liefert Russland inzwischen mehr Munition als Iran, sagte der Grazer "
          "Politikwissenschaftler Lukas Gruber.", "Lukas Gruber", "assert"),
+        # stance: alarm is condemnation, "never produced any evidence" and "никаких …
+        # доказательств" deny, "is sanctioning" and "must be choked off" demand
+        ("en", "North Korea's missile deliveries to Russia are deeply alarming, Defence Minister "
+         "Anna Berg said.", "Anna Berg", "condemn"),
+        ("en", "Washington has never produced any evidence that North Korea sends shells to "
+         "Russia, Ambassador Pavel Orlov said.", "Pavel Orlov", "deny"),
+        ("ru", "Никаких доказательств поставок северокорейского оружия в Россию в докладе нет, "
+         "заявил политолог Павел Орлов.", "Павел Орлов", "deny"),
+        ("en", "The supply line carrying North Korean shells to Russia must be choked off, Foreign "
+         "Minister Anna Berg said.", "Anna Berg", "demand"),
     ]  # fmt: skip
 
 
