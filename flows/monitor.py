@@ -333,12 +333,15 @@ def start_batch(
         # The bytes wait in files, not in this process, until a worker reads them.
         works = workers.spool(works)
     del pages, usable
-    pieces = 1 if isinstance(workers, process.WorkerPool) else min(pieces, max(1, len(works)))
+    local = isinstance(workers, process.WorkerPool)
+    pieces = 1 if local else min(pieces, max(1, len(works)))
     size = max(1, -(-len(works) // pieces))
+    # A Dask worker receives the annotation as a plain tuple, so only a local run quotes.
+    wrap = quote if local else list
     futures = [
         process_pages.with_options(
             task_run_name=f"process-batch-{batch}" + (f"-{n}" if pieces > 1 else "")
-        ).submit(quote(works[i : i + size]), workers, batch)
+        ).submit(wrap(works[i : i + size]), workers, batch)
         for n, i in enumerate(range(0, max(1, len(works)), size), 1)
     ]
     return InFlight(batch, now, kept, futures)
