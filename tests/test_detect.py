@@ -1505,3 +1505,30 @@ def test_round2_russian_side_of_the_trade_is_in_scope(detector, lang, text):
 )  # fmt: skip
 def test_round2_negatives(detector, lang, text):
     assert detector.detect("doc", text, lang) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        # round 21: reliance and dependence, moving and trading arms, "thanks to", Tumangang
+        # as the North Korean side, a missile that struck ("einschlug"), an attack with a
+        # North Korean missile, and a denial of reports of North Korean arms in the war
+        ("en", "Moscow's growing reliance on North Korean shells shows how short Russia is of "
+         "ammunition, analyst Mark Tolley said."),
+        ("en", "Senator Laura Finch called for sanctions on the companies moving North Korean "
+         "missiles and shells to Russia."),
+        ("en", "Canada's foreign minister condemned the illegal trade in missiles between "
+         "Pyongyang and Moscow."),
+        ("en", "Freight trains carrying ammunition cross from Tumangang into Russia every night, "
+         "a monitoring group said."),
+        ("de", "Bei der Rakete, die am Montag in Odessa einschlug, handelte es sich um eine "
+         "nordkoreanische KN-23, sagte ein Ermittler."),
+        ("de", "Der Minister verurteilte den Angriff auf Kiew mit einer nordkoreanischen Rakete."),
+        ("ru", "Российская армия всё сильнее зависит от северокорейских снарядов, считает "
+         "эксперт Павел Орлов."),
+        ("ru", "Сенатор Павел Орлов назвал сообщения о северокорейских ракетах на Украине "
+         "фейком."),
+    ],
+)  # fmt: skip
+def test_round21_relevance_forms(detector, lang, text):
+    assert detector.detect("round21", text, lang), text
