@@ -1532,3 +1532,28 @@ def test_round2_negatives(detector, lang, text):
 )  # fmt: skip
 def test_round21_relevance_forms(detector, lang, text):
     assert detector.detect("round21", text, lang), text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        # round 22: a KN-23 or KN-24 names its maker, a lifeline for the war, weapons seen on
+        # the front, Moscow's orders, "does not need", Dnipro, the German transfer compounds,
+        # arrivals and unloading in Russian, Korean sales ("판 적이 없다") and cargo
+        ("en", "Russia received the solid-fuel KN-24 as well, a researcher said."),
+        ("en", "North Korean shells have become a lifeline for Russia's war, Senator Laura Finch "
+         "said."),
+        ("en", "The missile that hit Dnipro overnight was a North Korean KN-23, the governor said."),
+        ("en", "Pyongyang has expanded its missile lines to keep pace with Moscow's orders for "
+         "ballistic missiles, analyst Mark Tolley said."),
+        ("de", "Nordkoreanische Granaten seien zur Lebensader der russischen Armee geworden, "
+         "sagte die Ministerin Jana Weber."),
+        ("de", "Die EU müsse Firmen sanktionieren, die den Waffentransfer aus Nordkorea nach "
+         "Russland abwickeln, verlangte Jana Weber."),
+        ("ru", "Северокорейские снаряды поступали в Россию по железной дороге, сообщил эксперт "
+         "Павел Орлов."),
+        ("ko", "북한은 러시아에 무기를 판 적이 없다고 북한 외무성 대변인은 주장했다."),
+    ],
+)  # fmt: skip
+def test_round22_relevance_forms(detector, lang, text):
+    assert detector.detect("round22", text, lang), text
