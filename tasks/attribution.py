@@ -10,6 +10,8 @@ from armswatch.tasks.sentence import KO_WHOSE_VIEW, Mention, Sentence, Verb, mas
 
 _COORDINATED = re.compile(r"^\s*(?:and|und|и|&|과|와|,)\s*$", re.IGNORECASE)
 _BOTH = re.compile(r"(?:\bboth|\bsowohl|\bкак)\s*$", re.IGNORECASE)
+# "… 성일종 국방위원장의 설명이다": whose account, the person's title between.
+_KO_WHOSE_AFTER = re.compile(r"(?:\s[^\s,.]+){0,2}?" + KO_WHOSE_VIEW.pattern)
 # A Korean closing verb that passes on what another said, and that other's own verb.
 _KO_RELAYED = "전했"
 _KO_SOURCE_SAID = re.compile(r"(?:이|가)\s(?:\S+\s){0,2}?(?:밝혔|발표했|보고했)다(?:고|며)")
@@ -295,7 +297,7 @@ def _find_speaker(
             ]
             if sources:
                 return Resolution(sources[0].name, "attribution", anchor)
-        whose = [m for m in mentions if not m.weak and KO_WHOSE_VIEW.match(s.view, m.end)]
+        whose = [m for m in mentions if not m.weak and _KO_WHOSE_AFTER.match(s.view, m.end)]
         if whose:
             # "…라는 게 김 교수의 분석이다": the sentence is the named person's analysis
             return Resolution(whose[-1].name, "explicit", anchor)

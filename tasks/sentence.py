@@ -211,6 +211,20 @@ _NOT_A_NAME_WORDS = (
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split()) | _TITLES
 
 
+_RU_INSTITUTION_BEFORE = re.compile(
+    r"(?<![\w-])(?:(?:из|в|во|при|от)\s(?:[Цц]ентр|[Ии]нститут|[Уу]ниверситет|[Фф]онд|[Шш]кол|"
+    r"[Аа]кадеми|[Кк]олледж)\w*|имени|им\.)\s+$"
+)
+
+
+# "Сэм Лэйр из Центра Джеймса Мартина": after "из"/"в"/"при" and a body's noun, capitalised
+# genitives are the body's name; "профессор … университета Артём Лукин" is a person.
+_RU_IN_INSTITUTION = re.compile(
+    r"(?<![\w-])(?:из|в|во|при|от)\s(?:[Цц]ентр|[Ии]нститут|[Уу]ниверситет|[Фф]онд|[Шш]кол|"
+    r"[Аа]кадеми|[Кк]олледж)\w*\s+(?:[А-ЯЁ][а-яё-]+\s+){0,2}$"
+)
+
+
 def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
     """Capitalised personal names the profile does not list ("Brian Nelson", "Барбара Вудворд").
 
@@ -228,6 +242,8 @@ def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[M
         tokens = tokens[cut + 1 :]
         if lang == "ru":
             tokens = tokens[-2:]  # "Великобритании Барбара Вудворд": the name is last
+            if _RU_INSTITUTION_BEFORE.search(view, 0, m.end() - len(" ".join(tokens))):
+                continue  # "из Центра Джеймса Мартина": the name of the body, not a person
         if len(tokens) < 2 and not (titled and tokens and lang == "en"):
             continue
         start = m.end() - len(" ".join(tokens))
@@ -248,7 +264,7 @@ _DE_TITLES = (
     r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
     r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor|"
     r"Politolog(?:e|en|in)|[Ff]orscher(?:in)?|Parlamentarier(?:in)?|Wissenschaftler(?:in)?|"
-    r"Experten|Historiker(?:in)?|Berater(?:in)?"
+    r"Experten|Historiker(?:in)?|Berater(?:in)?|Professor(?:in|s)?"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -263,11 +279,13 @@ _DE_PARTY = re.compile(
 
 
 _DE_GOVERNED_BY = re.compile(r"\s(?:zufolge|nach)\b")
-# "…, sagte Liana Fix vom Council on Foreign Relations.": a name with no title right after
-# a closing verb of speech, before where the person works or the sentence's end.
+# "…, sagte Liana Fix vom Council on Foreign Relations.", "kritisierte Sara Nanni von den
+# Grünen, dass …": a name with no title right after a verb of speech, before where the
+# person works, a comma or the sentence's end.
 _DE_SAID_BY = re.compile(
-    rf",\s(?:sagte|erklärte|betonte|meinte|schrieb|warnte|urteilte|ergänzte|verlangte|"
-    rf"forderte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})(?=\s(?:vom|von|des|der|am|im)\s|[.,]?\s*$)"
+    rf"(?<![\w-])(?:sagte|erklärte|betonte|meinte|schrieb|warnte|urteilte|ergänzte|verlangte|"
+    rf"forderte|kritisierte|verurteilte|prangerte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})"
+    r"(?=\s(?:vom|von|des|der|am|im)\s|[.,]?\s*$)"
 )
 # "nach Angaben von Juri Sak, Berater des …", "nach Analyse von Sam Lair vom …": a name with
 # no title after the words that attribute, before its apposition or where the person works.
@@ -315,7 +333,9 @@ def _german_titled_names(view: str, taken: list[tuple[int, int]]) -> list[Mentio
         # "… hat den nordkoreanischen Verteidigungsminister Kang Sun Nam sanktioniert":
         # after an accusative or dative article the titled person is an object.
         before = re.split(r"[,;:()]", view[: m.start()])[-1].split()[-3:]
-        governed = _DE_GOVERNED_BY.match(view, end)  # "Dem … Abgeordneten Kim zufolge"
+        # "Dem … Abgeordneten Kim zufolge", "laut dem Marinesprecher Dmytro Pletentschuk":
+        # a dative the attribution governs
+        governed = _DE_GOVERNED_BY.match(view, end) or any(w.casefold() == "laut" for w in before)
         if any(w.casefold() in ("den", "dem", "einen", "einem") for w in before) and not governed:
             continue
         if not any(a < end and start < b for a, b in taken):
@@ -456,13 +476,13 @@ _KO_FAMILY = (
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
-    "보도관|분석관|대령|장군|서기|특보|회장|국무상|고문|대행|의장|중장|대장|준장|센터장"
+    "보도관|분석관|대령|장군|서기|특보|회장|국무상|고문|대행|의장|중장|대장|준장|센터장|지사|석좌"
 )
 # Titles after a foreign name in Hangul ("데이비드 래미 영국 외무장관은").
 _KO_FOREIGN_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
     "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상|"
-    "차장|고문|대행|의장|중장|대장|센터장"
+    "차장|고문|대행|의장|중장|대장|센터장|지사|석좌"
 )
 # Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
 # "박 부차관보"): identity reads the name without it.
@@ -474,7 +494,8 @@ KO_WHOSE_VIEW = re.compile(r"의\s(?:분석|설명|주장|평가|전망|지적|�
 _KO_TITLED = re.compile(
     rf"(?<![가-힣])([{_KO_FAMILY}][가-힣]{{1,2}})\s+(?:\S+\s+){{0,3}}?"
     rf"\S*(?:{_KO_TITLE_WORDS})"
-    r"(?:은|는|이|가|에 따르면)(?![가-힣])"
+    # "이병철 교수의 분석에 따르면": whose analysis the sentence reports
+    r"(?:은|는|이|가|에 따르면|의 (?:분석|설명|추산|평가|전망)(?:에 따르면|으로는))(?![가-힣])"
 )
 # A surname right before its title: the person named in full before ("김 부상은", "최
 # 교수는"); the mention keeps the title, which says who of that surname is meant.
@@ -503,7 +524,8 @@ _KO_FOREIGN_TITLED = re.compile(
 )
 # "…라는 게 김 교수의 분석이다": whose analysis, account or claim the sentence is.
 _KO_VIEW_HOLDER = re.compile(
-    rf"(?<![가-힣])((?:[{_KO_FAMILY}]\s|[가-힣]{{2,5}}\s)?\S*(?:{_KO_TITLE_WORDS}))"
+    rf"(?<![가-힣])((?:[{_KO_FAMILY}]\s|[{_KO_FAMILY}][가-힣]{{1,2}}\s(?:\S+\s){{0,2}}?|[가-힣]{{2,5}}\s)?"
+    rf"\S*(?:{_KO_TITLE_WORDS}))"
     + KO_WHOSE_VIEW.pattern
 )
 # A foreign name after the word for what the person is: "독일의 한반도 전문가 에릭 발바흐는".
@@ -524,6 +546,8 @@ _KO_GIVEN_NAME_ENDS = ("로", "히", "요")
 _KO_NOT_A_NAME_WORD = re.compile(
     rf"(?:{_KO_TITLE_WORDS}|{_KO_FOREIGN_TITLE_WORDS}|센터|연구소|대학교|대학|재단|협회|포럼|칼리지|당)$"
 )
+# Countries by one syllable before a title ("마크 워너 미 상원의원은").
+_KO_COUNTRY_SHORT = frozenset("미 영 일 중 러 독 불 프 한 북 호 캐 유".split())  # noqa: SIM905
 # "방한 중인", "야당 간사인", "대변인인": what someone is ("who is …"), not a name.
 _KO_COPULA = re.compile(rf"(?:중|간사|출신|소속|담당|{_KO_TITLE_WORDS})인$")
 _KO_CLAUSE_END = re.compile(r"(?:다고|라고|하고|히|며|면서|지만|는데)$")
@@ -567,8 +591,12 @@ def _foreign_given_name(view: str, end: int, taken: list[tuple[int, int]]) -> bo
         not _not_a_name_word(word)
         and not _KO_NOT_A_NAME_END.search(word)
         and not any(a < end + following.end(1) and end + following.start(1) < b for a, b in taken)
-        # the title's country or body follows: "일본 외무성", "스팀슨센터"
-        and (any(a == after for a, _ in taken) or bool(_KO_NOT_A_NAME_WORD.search(next_word)))
+        # the title's country or body follows: "일본 외무성", "스팀슨센터", "미 상원의원은"
+        and (
+            any(a == after for a, _ in taken)
+            or next_word in _KO_COUNTRY_SHORT
+            or bool(_KO_NOT_A_NAME_WORD.search(next_word))
+        )
     )
 
 
@@ -616,8 +644,12 @@ def _korean_titled_names(
         if (
             name in _KO_NOT_A_NAME
             or _KO_NOT_A_GIVEN_NAME_END.search(name)
-            # a term inside the name is no term of its own ("지원" in "한지원 직무대행은")
-            or any(a < end and start < b and not start < a < end for a, b in taken)
+            # a term inside the name is no term of its own ("지원" in "한지원 직무대행은",
+            # "위성" in "위성락 국가안보실장은")
+            or any(
+                a < end and start < b and not (start <= a and b <= end and b - a < end - start)
+                for a, b in taken
+            )
             # "짐 리시 미 상원의원": the surname of a foreign name, not a Korean name
             or (
                 before is not None
@@ -650,10 +682,23 @@ def _korean_titled_names(
         taken = [*taken, (mention.start, mention.end)]
     for m in _KO_VIEW_HOLDER.finditer(view):
         start, end = m.span(1)
-        name = " ".join(m.group(1).split())
+        words = m.group(1).split()
+        # "안규백 국방부 장관의 설명이다", "김태우 전 통일연구원장의 분석이다": the name
+        # without its body and title; "김 교수의 분석이다" keeps the title that says who.
+        named = list(words)
+        while len(named) > 1 and (
+            _not_a_name_word(named[-1]) or _KO_NOT_A_NAME_END.search(named[-1])
+            or named[-1] in ("전", "현")
+        ):
+            named.pop()
+        if len(named) < len(words) and len("".join(named)) > 1:
+            words = named
+            end = start + len(" ".join(words))
+        name = " ".join(words)
         clear = not any(a < end and start < b for a, b in taken)
-        if clear and name.split()[0] not in _KO_NOT_A_NAME:
+        if clear and words[0] not in _KO_NOT_A_NAME:
             found.append(Mention(name, start, end, False, False))
+            titles.append((end, m.end(1)))
             taken = [*taken, (start, end)]
     for m in _KO_EXPERT_NAMED.finditer(view):
         start, end = m.span(1)
@@ -879,6 +924,8 @@ def _surnames(
             continue  # "Officials said", "Analysts say"; "Peters said" is a name
         if _PLACE_BEFORE.search(view, 0, m.start(1)):
             continue  # "на саммите в Апулии осудили": a place, not a person
+        if lang == "ru" and _RU_IN_INSTITUTION.search(view, 0, m.start(1)):
+            continue  # "из Института Джеймса Мартина отметила": the body's name
         start, end = m.span(1)
         # Overlapping or right after a known name, it is that name's last word
         # ("Defense Minister Shin Won-sik said").

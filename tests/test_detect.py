@@ -1248,6 +1248,32 @@ ISSUE3_LATER_ROUNDS = [
          "заявил политолог Павел Орлов.", "Павел Орлов", "deny"),
         ("en", "The supply line carrying North Korean shells to Russia must be choked off, Foreign "
          "Minister Anna Berg said.", "Anna Berg", "demand"),
+        # round 22: whose account a Korean sentence is with the body and title between, a
+        # name starting like a term ("위성"), "…의 분석에 따르면", a one-syllable country before
+        # a title, Russian "по мнению" and "как подчеркнул", a body's name after "из Института",
+        # a name that held "Кита", German "laut dem …", professors, a verb before a bare name
+        ("ko", "러시아가 포탄을 받는 대가로 북한에 방공 장비를 넘기고 있다는 것이 박민호 국방부 "
+         "장관의 설명이다.", "박민호", "assert"),
+        ("ko", "위성호 국가안보실장은 북한과 러시아의 무기 거래에 심각한 우려를 표명했다.", "위성호",
+         "condemn"),
+        ("ko", "한국외대 김민수 교수의 분석에 따르면 러시아는 북한에 포탄의 대가로 방공 시스템을 "
+         "제공했다.", "김민수", "assert"),
+        ("ko", "로라 핀치 미 상원의원은 북한 무기를 러시아로 실어 나르는 해운사를 제재해야 한다고 "
+         "촉구했다.", "로라 핀치", "demand"),
+        ("ru", "По мнению Орлова, поставки снарядов из КНДР позволили России пережить нехватку "
+         "боеприпасов.", "Орлов", "assert"),
+        ("ru", "Как подчеркнул Павел Орлов, снаряды из КНДР поставляются в Россию по железной "
+         "дороге.", "Павел Орлов", "assert"),
+        ("ru", "Анна Берг из Института Джеймса Мартина отметила, что российские суда перевозят "
+         "боеприпасы из КНДР в Россию.", "Анна Берг", "assert"),
+        ("ru", "Официальный представитель МИД Японии Кэндзи Китано заявил, что Токио осуждает "
+         "передачу Пхеньяном России баллистических ракет.", "Кэндзи Китано", "condemn"),
+        ("de", "Russische Frachter bringen laut dem ukrainischen Marinesprecher Olaf Brand weiterhin "
+         "Munition aus Nordkorea nach Russland.", "Olaf Brand", "assert"),
+        ("de", "Jeder Einsatz einer KN-23 in der Ukraine liefert Nordkorea nach Einschätzung des "
+         "MIT-Professors Lukas Gruber wertvolle Daten.", "Lukas Gruber", "assert"),
+        ("de", "Als zynisches Geschäft kritisierte Jana Weber von den Grünen, dass Pjöngjang Moskau "
+         "mit Granaten beliefert.", "Jana Weber", "condemn"),
     ]  # fmt: skip
 
 
