@@ -279,6 +279,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.58,
             },
         ),
+        (
+            "test22",
+            {
+                "f1": 0.88,
+                "speaker": 0.83,
+                "stance": 0.95,
+                "cross-language": 0.66,
+                "same-language": 0.72,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -314,7 +324,7 @@ def test_labelled_set_ids_are_unique_across_sets():
         for name in (
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
-            "test17", "test18", "test19", "test20", "test21",
+            "test17", "test18", "test19", "test20", "test21", "test22",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
