@@ -1284,6 +1284,13 @@ ISSUE3_LATER_ROUNDS = [
          "MIT-Professors Lukas Gruber wertvolle Daten.", "Lukas Gruber", "assert"),
         ("de", "Als zynisches Geschäft kritisierte Jana Weber von den Grünen, dass Pjöngjang Moskau "
          "mit Granaten beliefert.", "Jana Weber", "condemn"),
+        # news outlets and open-source investigators the profile now lists
+        ("en", "North Korean shells are moved to Russia by night trains, Radio Free Asia "
+         "reported.", "Radio Free Asia", "assert"),
+        ("ko", "데일리NK는 북한 군수공장이 러시아로 보낼 포탄을 밤낮으로 생산하고 있다고 보도했다.",
+         "Daily NK", "assert"),
+        ("ru", "По данным Би-би-си, российские суда перевозят северокорейские боеприпасы из Раджина.",
+         "BBC", "assert"),
     ]  # fmt: skip
 
 
