@@ -250,8 +250,54 @@ def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[M
         if any(a < m.end() and start < b for a, b in taken):
             continue
         after = view[m.end() : m.end() + 2]
-        found.append(Mention(" ".join(tokens), start, m.end(), False, after.startswith("'s")))
+        name = " ".join(tokens)
+        if lang == "ru" and len(tokens) == 2 and _RU_GOVERNS_GENITIVE.search(view, 0, start):
+            # "по словам Павла Фельгенгауэра": the person is Павел Фельгенгауэр
+            given = _ru_given_nominative(tokens[0])
+            # a man's given name changed in the genitive, a woman's ends in -а/-я
+            male = given != tokens[0] and not given.endswith(("а", "я"))
+            name = f"{given} {_ru_surname_nominative(tokens[1], male)}"
+        found.append(Mention(name, start, m.end(), False, after.startswith("'s")))
     return found
+
+
+# Words after which a Russian name stands in the genitive, titles allowed between ("по
+# словам посла Украины в Великобритании Валерия Залужного").
+_RU_GOVERNS_GENITIVE = re.compile(
+    r"(?<!\w)[Пп]о (?:словам|мнению|оценке|оценкам|данным|информации|подсчётам|подсчетам)"
+    r"(?:\s\S+){0,5}?\s$"
+)
+_RU_GIVEN_IRREGULAR = {"Павла": "Павел", "Льва": "Лев", "Петра": "Пётр"}
+
+
+def _ru_surname_nominative(surname: str, male: bool) -> str:
+    """A surname from the genitive, after a genitive given name: "Фельгенгауэра" →
+    "Фельгенгауэр", "Залужного" → "Залужный" for a man; "Захаровой" → "Захарова"."""
+    nominative = _ru_nominative(surname)
+    if nominative != surname or not male:
+        return nominative
+    if surname.endswith("ого") and len(surname) > 5:
+        return surname[:-3] + "ый"
+    if surname.endswith(("ки", "ги", "хи")) and len(surname) > 4:
+        return surname[:-1] + "а"  # "Конрада Музыки" → Конрад Музыка
+    if surname.endswith("а") and len(surname) > 3 and surname[-2] not in "аеёиоуыэюяьй":
+        return surname[:-1]
+    return surname
+
+
+def _ru_given_nominative(given: str) -> str:
+    """A Russian given name from the genitive: "Сергея" → "Сергей", "Юрия" → "Юрий",
+    "Александра" → "Александр", "Игоря" → "Игорь", "Анны" → "Анна", "Марии" → "Мария"."""
+    if given in _RU_GIVEN_IRREGULAR:
+        return _RU_GIVEN_IRREGULAR[given]
+    for ending, nominative in (("ея", "ей"), ("ия", "ий"), ("ии", "ия"), ("ьи", "ья"), ("ы", "а")):
+        if given.endswith(ending) and len(given) > len(ending) + 1:
+            return given[: -len(ending)] + nominative
+    if given.endswith("я") and len(given) > 3:
+        return given[:-1] + "ь"
+    if given.endswith("а") and len(given) > 3 and given[-2] not in "аеёиоуыэюяьй":
+        return given[:-1]
+    return given
 
 
 _DE_TITLES = (
