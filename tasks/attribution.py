@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 
 from armswatch.tasks.profile import Hit, Lexicon
-from armswatch.tasks.sentence import KO_WHOSE_VIEW, Mention, Sentence, Verb, masked_spans
+from armswatch.tasks.sentence import KO_TITLES, KO_WHOSE_VIEW, Mention, Sentence, Verb, masked_spans
 
 _COORDINATED = re.compile(r"^\s*(?:and|und|и|&|과|와|,)\s*$", re.IGNORECASE)
 _BOTH = re.compile(r"(?:\bboth|\bsowohl|\bкак)\s*$", re.IGNORECASE)
 # "… 성일종 국방위원장의 설명이다": whose account, the person's title between.
 _KO_WHOSE_AFTER = re.compile(r"(?:\s[^\s,.]+){0,2}?" + KO_WHOSE_VIEW.pattern)
+# A person's body and title between a Korean name and "에 따르면": words, the last a title.
+_KO_TITLE_THEN_CUE = re.compile(rf"(?:\s\S+){{0,3}}?\s\S*(?:{'|'.join(sorted(KO_TITLES))})")
 # A Korean closing verb that passes on what another said, and that other's own verb.
 _KO_RELAYED = "전했"
 _KO_SOURCE_SAID = re.compile(r"(?:이|가)\s(?:\S+\s){0,2}?(?:밝혔|발표했|보고했)다(?:고|며)")
@@ -350,7 +352,18 @@ def _find_speaker(
         if not country and any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():
             return Resolution(from_anaphor(), "anaphor", _verb_at(verbs, cue))
     for cue in s.attribution_before if not country else ():
-        before = [m for m in mentions if 0 <= cue.start - m.end <= 12]
+        before = [
+            m
+            for m in mentions
+            if 0 <= cue.start - m.end <= 12
+            # "봉영식 연세대 북한연구원 연구위원에 따르면": the person's body and title between
+            or (
+                lex.lang == "ko"
+                and 0 <= cue.start - m.end <= 32
+                and _KO_TITLE_THEN_CUE.fullmatch(s.view, m.end, cue.start) is not None
+                and not any(m.end <= o.start < cue.start for o in mentions)
+            )
+        ]
         if before:
             return Resolution(before[-1].name, "attribution", _verb_at(verbs, cue))
 

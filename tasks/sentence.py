@@ -517,7 +517,7 @@ def _unknown_bodies(
 # name and one or two syllables, the title within three words.
 _KO_FAMILY = (
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
-    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁"
+    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피"
 )
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
@@ -555,7 +555,9 @@ _KO_NOT_A_NAME = frozenset(
     # "주한 우크라이나 대사": the post, not a name
     "주한 주미 주일 주중 주러 주영 주독 주불 소속 출신 담당 "
     # postpositions: "쓰인 데 대해 임 대변인은"
-    "대해 위해 통해 관해 의해 대한 위한 통한 관한 따라 따른".split()
+    "대해 위해 통해 관해 의해 대한 위한 통한 관한 따라 따른 "
+    # parties: "국민의힘 성일종 의원은"
+    "국민의힘 더불어민주당 민주당 조국혁신당 개혁신당 여당 야당".split()
 )
 
 
@@ -590,7 +592,7 @@ _KO_GIVEN_NAME_ENDS = ("로", "히", "요")
 # Words that end as a title or a body does: "부총리 겸 국방장관은", "제니 타운 스팀슨센터 38노스
 # 국장은".
 _KO_NOT_A_NAME_WORD = re.compile(
-    rf"(?:{_KO_TITLE_WORDS}|{_KO_FOREIGN_TITLE_WORDS}|센터|연구소|대학교|대학|재단|협회|포럼|칼리지|당)$"
+    rf"(?:{_KO_TITLE_WORDS}|{_KO_FOREIGN_TITLE_WORDS}|센터|연구소|대학교|대학|대|재단|협회|포럼|칼리지|당)$"
 )
 # Countries by one syllable before a title ("마크 워너 미 상원의원은").
 _KO_COUNTRY_SHORT = frozenset("미 영 일 중 러 독 불 프 한 북 호 캐 유".split())  # noqa: SIM905

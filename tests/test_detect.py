@@ -1296,6 +1296,12 @@ ISSUE3_LATER_ROUNDS = [
          "снарядов.", "Павел Фельгенгауэр", "assert"),
         ("ru", "По оценке аналитика Сергея Залужного, КНДР поставила России сотни ракет.",
          "Сергей Залужный", "assert"),
+        # Korean: a university or party beside the name is not part of it, and "에 따르면"
+        # reaches the name across the person's body and title
+        ("ko", "봉민수 고려대 북한학과 교수에 따르면 북한은 비축 포탄을 꺼내 러시아로 보내고 있다.",
+         "봉민수", "assert"),
+        ("ko", "국민의힘 한민수 의원은 북한이 러시아에 포탄 수백만 발을 보냈다고 밝혔다.", "한민수",
+         "assert"),
     ]  # fmt: skip
 
 
