@@ -114,22 +114,24 @@ class Signature:
     # Others the sentence names beside its speaker, who may speak for the same body
     # ("EU spokesperson Peter Stano", "Japan's foreign minister Yoko Kamikawa").
     affiliates: frozenset[str] = frozenset()
+    # The titles a Korean sentence gives its speaker ("김강일 국방성 부상"): which Kim a
+    # later "김 부상" is.
+    titles: frozenset[str] = frozenset()
 
     def dumps(self) -> str:
-        return json.dumps(
-            {
-                "v": SIGNATURE_VERSION,
-                "speaker": self.speaker,
-                "stance": self.stance,
-                "lang": self.lang,
-                "features": dict(sorted(self.features.items())),
-                "tokens": sorted(self.tokens),
-                "quantities": dict(sorted(self.quantities.items())),
-                "affiliates": sorted(self.affiliates),
-            },
-            ensure_ascii=False,
-            sort_keys=True,
-        )
+        data = {
+            "v": SIGNATURE_VERSION,
+            "speaker": self.speaker,
+            "stance": self.stance,
+            "lang": self.lang,
+            "features": dict(sorted(self.features.items())),
+            "tokens": sorted(self.tokens),
+            "quantities": dict(sorted(self.quantities.items())),
+            "affiliates": sorted(self.affiliates),
+        }
+        if self.titles:
+            data["titles"] = sorted(self.titles)
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def loads(cls, raw: str) -> Signature | None:
@@ -145,6 +147,7 @@ class Signature:
                 tokens=frozenset(data.get("tokens", ())),
                 quantities={str(k): str(v) for k, v in data.get("quantities", {}).items()},
                 affiliates=frozenset(map(str, data.get("affiliates", ()))),
+                titles=frozenset(map(str, data.get("titles", ()))),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -165,10 +168,13 @@ _KO_MEDIAL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".spli
 _KO_FINAL = ["", *"k k k n n n t l k m l l l l l m p p t t ng t t k t p t".split()]  # noqa: SIM905
 _KO_FAMILY = dict(
     zip(
-        "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진",
+        "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진"
+        "유나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피",
         "kim lee park choi jung kang cho yoon jang lim han oh seo shin kwon hwang ahn "  # noqa: SIM905
         "song ryu jeon hong ko moon yang son bae baek heo nam shim noh ha kwak sung cha "
-        "joo woo koo min jin".split(),
+        "joo woo koo min jin yoo na ji eom chae won cheon bang kong hyun ham byun yeom "
+        "yeo choo do so seok sun seol ma gil yeon wi pyo myung ki ban wang keum ok yook "
+        "in maeng je mo tak bong eo bok pi".split(),
         strict=True,
     )
 )
@@ -384,6 +390,7 @@ class StatementIndex:
         self._lone: dict[str, str] = {}  # romanised lone surname -> its block
         self._parent: dict[str, str] = {}  # a lone surname's block -> the full name's it joined
         self._members: dict[str, list[str]] = {}  # a joined block -> the blocks posted under it
+        self._titles: dict[str, set[str]] = {}  # block -> Korean titles its speaker was given
         self._entries: list[_Entry] = []
         self._ids: dict[str, int] = {}  # statement_id → position of its entry
         self._postings: dict[tuple[str, str], list[int]] = {}
@@ -424,14 +431,18 @@ class StatementIndex:
     def __contains__(self, statement_id: object) -> bool:
         return statement_id in self._ids
 
-    def block(self, speaker: str) -> str:
+    def block(self, speaker: str, titles: Iterable[str] = ()) -> str:
         """The speaker block a speaker key belongs to: its own, or that of the same name
         spelt in another script or transliteration ("Радослав Сикорский", "Radosław
         Sikorski"), which a profile that does not list the person cannot join, or that
         of the one full name a lone surname stands for ("Сингх", "Sabrina Singh"),
-        whichever of the two was seen first."""
+        whichever of the two was seen first. A titled surname too common to stand alone
+        ("김 부상") is the one full name of that surname seen with that title (`titles`
+        are those a sighting gives its full-named speaker)."""
         if speaker in self._blocks:
-            return self._root(self._blocks[speaker])
+            block = self._root(self._blocks[speaker])
+            self._titles.setdefault(block, set()).update(titles)
+            return block
         block = speaker
         words, titled = name_words(speaker)
         tokens = _name_tokens(words)
@@ -457,6 +468,16 @@ class StatementIndex:
                     if self._surname_of(lone, surname) and self._root(lone_block) != block:
                         self._union(lone_block, block)
                         del self._lone[lone]
+        elif tokens and titled and tokens[0] in _COMMON_SURNAMES:
+            title = speaker.split()[-1]
+            known = {
+                self._root(other)
+                for other, (_, _, surnames) in self._romans.items()
+                if tokens[0] in surnames
+                and any(seen.endswith(title) for seen in self._titles.get(self._root(other), ()))
+            }
+            if len(known) == 1:
+                block = known.pop()
         elif tokens and (
             self._may_stand_alone(tokens[0]) or (titled and tokens[0] not in _COMMON_SURNAMES)
         ):
@@ -472,7 +493,9 @@ class StatementIndex:
             elif not known:
                 block = self._lone.setdefault(tokens[0], speaker)
         self._blocks[speaker] = block
-        return self._root(block)
+        root = self._root(block)
+        self._titles.setdefault(root, set()).update(titles)
+        return root
 
     @staticmethod
     def _may_stand_alone(surname: str) -> bool:
@@ -511,7 +534,10 @@ class StatementIndex:
     def _blocks_of(self, signature: Signature) -> set[str]:
         """The blocks a sighting is posted under: its speaker's and those of the others
         its sentence names, so "the EU said" finds "EU spokesperson Stano said"."""
-        return {self.block(signature.speaker), *map(self.block, signature.affiliates)}
+        return {
+            self.block(signature.speaker, signature.titles),
+            *map(self.block, signature.affiliates),
+        }
 
     def related(self, a: Signature, b: Signature) -> bool:
         """Whether two sightings have one speaker, or one names the other's speaker
@@ -772,6 +798,7 @@ def signature_of(
         tokens=content_tokens(_claim_text(s), lang),
         quantities=reading.quantities,
         affiliates=_affiliates(s, speaker, profile),
+        titles=frozenset(m.title for m in s.mentions if m.title and m.name == speaker),
     )
 
 

@@ -27,6 +27,7 @@ class Mention:
     generic: bool = False
     genitive: bool = False  # a possessor in the German genitive ("Budanows", "des Ministeriums")
     party: bool = False  # names a side of the topic (a source or partner concept), not a third
+    title: str | None = None  # the title a Korean name carries after it ("부상", "국가안보실장")
 
 
 @dataclass
@@ -124,6 +125,8 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
         if h.label is not None
     ]
     unknown, titles = unknown_speakers(view, lex.lang, known, spans)
+    for m in unknown:
+        m.title = next((korean_title(view[a:b]) for a, b in titles if a == m.end), None)
     for m in mentions:
         if any(a <= m.start and m.end <= b for a, b in titles):
             # "시드니 사일러 CSIS 선임고문은": the body is the person's, as in "CSIS's adviser"
@@ -535,6 +538,15 @@ _KO_FOREIGN_TITLE_WORDS = (
 KO_TITLES = frozenset(
     (_KO_TITLE_WORDS + "|" + _KO_FOREIGN_TITLE_WORDS + "|특사|처장|의장|비서관|수석").split("|")
 )
+_KO_TITLE_WORD = re.compile(rf"\S*(?:{'|'.join(sorted(KO_TITLES, key=len, reverse=True))})")
+
+
+def korean_title(span: str) -> str | None:
+    """The title word in what follows a Korean name ("국방성 부상은" → "부상")."""
+    found = _KO_TITLE_WORD.findall(span)
+    return found[-1] if found else None
+
+
 # "…라는 게 김 교수의 분석이다": whose analysis (account, claim, view) a sentence reports.
 KO_WHOSE_VIEW = re.compile(r"의\s(?:분석|설명|주장|평가|전망|지적|판단|관측)(?:이다|이었다)")
 _KO_TITLED = re.compile(

@@ -528,3 +528,28 @@ def test_a_korean_surname_before_a_title_is_reported_by_the_full_name(profile):
     )
     assert full.speaker == "조태열" and titled.speaker == "조태열"
     assert titled.evidence["speaker_as_written"] == "조 장관"
+
+
+def test_a_titled_common_surname_is_the_full_name_seen_with_that_title():
+    index = StatementIndex(0.5)
+    index.block("김강일", titles={"부상"})
+    index.block("김인애", titles={"부대변인"})
+    # "김 부상" is the Kim seen as a vice-minister, not every Kim the index knows
+    assert index.block("김 부상") == "김강일"
+    assert index.block("김 교수") == "김 교수"
+    # a title seen later with the full name counts as well
+    index.block("최강")
+    index.block("최강", titles={"아산정책연구원장"})
+    assert index.block("최 원장") == "최강"
+
+
+def test_a_signature_keeps_the_titles_of_its_speaker(profile):
+    detector = Detector(profile)
+    found = detector.detect(
+        "titles", "김강일 북한 국방성 부상은 대러 무기 수출설을 날조라고 일축했다.", "ko"
+    )
+    assert found and found[0].speaker == "김강일"
+    later = detector.detect(
+        "later", "김 부상은 북한이 러시아에 포탄을 수출한 적이 없다고 주장했다.", "ko"
+    )
+    assert later and later[0].speaker == "김강일"
