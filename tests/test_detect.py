@@ -289,6 +289,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.72,
             },
         ),
+        (
+            "test23",
+            {
+                "f1": 0.92,
+                "speaker": 0.82,
+                "stance": 0.89,
+                "cross-language": 0.58,
+                "same-language": 0.63,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -325,6 +335,7 @@ def test_labelled_set_ids_are_unique_across_sets():
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
             "test17", "test18", "test19", "test20", "test21", "test22",
+            "test23",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
@@ -1264,8 +1275,8 @@ ISSUE3_LATER_ROUNDS = [
         # a name that held "Кита", German "laut dem …", professors, a verb before a bare name
         ("ko", "러시아가 포탄을 받는 대가로 북한에 방공 장비를 넘기고 있다는 것이 박민호 국방부 "
          "장관의 설명이다.", "박민호", "assert"),
-        ("ko", "위성호 국가안보실장은 북한과 러시아의 무기 거래에 심각한 우려를 표명했다.", "위성호",
-         "condemn"),
+        ("ko", "위성호 국가안보실장은 북한과 러시아의 무기 거래에 심각한 우려를 "
+         "표명했다.", "위성호", "condemn"),
         ("ko", "한국외대 김민수 교수의 분석에 따르면 러시아는 북한에 포탄의 대가로 방공 시스템을 "
          "제공했다.", "김민수", "assert"),
         ("ko", "로라 핀치 미 상원의원은 북한 무기를 러시아로 실어 나르는 해운사를 제재해야 한다고 "
@@ -1278,19 +1289,19 @@ ISSUE3_LATER_ROUNDS = [
          "боеприпасы из КНДР в Россию.", "Анна Берг", "assert"),
         ("ru", "Официальный представитель МИД Японии Кэндзи Китано заявил, что Токио осуждает "
          "передачу Пхеньяном России баллистических ракет.", "Кэндзи Китано", "condemn"),
-        ("de", "Russische Frachter bringen laut dem ukrainischen Marinesprecher Olaf Brand weiterhin "
-         "Munition aus Nordkorea nach Russland.", "Olaf Brand", "assert"),
+        ("de", "Russische Frachter bringen laut dem ukrainischen Marinesprecher Olaf Brand "
+         "weiterhin Munition aus Nordkorea nach Russland.", "Olaf Brand", "assert"),
         ("de", "Jeder Einsatz einer KN-23 in der Ukraine liefert Nordkorea nach Einschätzung des "
          "MIT-Professors Lukas Gruber wertvolle Daten.", "Lukas Gruber", "assert"),
-        ("de", "Als zynisches Geschäft kritisierte Jana Weber von den Grünen, dass Pjöngjang Moskau "
-         "mit Granaten beliefert.", "Jana Weber", "condemn"),
+        ("de", "Als zynisches Geschäft kritisierte Jana Weber von den Grünen, dass Pjöngjang "
+         "Moskau mit Granaten beliefert.", "Jana Weber", "condemn"),
         # news outlets and open-source investigators the profile now lists
         ("en", "North Korean shells are moved to Russia by night trains, Radio Free Asia "
          "reported.", "Radio Free Asia", "assert"),
         ("ko", "데일리NK는 북한 군수공장이 러시아로 보낼 포탄을 밤낮으로 생산하고 있다고 보도했다.",
          "Daily NK", "assert"),
-        ("ru", "По данным Би-би-си, российские суда перевозят северокорейские боеприпасы из Раджина.",
-         "BBC", "assert"),
+        ("ru", "По данным Би-би-си, российские суда перевозят северокорейские боеприпасы из "
+         "Раджина.", "BBC", "assert"),
         # a Russian name after "по словам" is reported in the nominative
         ("ru", "По словам военного эксперта Павла Фельгенгауэра, Россия получила из КНДР миллионы "
          "снарядов.", "Павел Фельгенгауэр", "assert"),
@@ -1597,7 +1608,8 @@ def test_round21_relevance_forms(detector, lang, text):
         ("en", "Russia received the solid-fuel KN-24 as well, a researcher said."),
         ("en", "North Korean shells have become a lifeline for Russia's war, Senator Laura Finch "
          "said."),
-        ("en", "The missile that hit Dnipro overnight was a North Korean KN-23, the governor said."),
+        ("en", "The missile that hit Dnipro overnight was a North Korean KN-23, the governor "
+         "said."),
         ("en", "Pyongyang has expanded its missile lines to keep pace with Moscow's orders for "
          "ballistic missiles, analyst Mark Tolley said."),
         ("de", "Nordkoreanische Granaten seien zur Lebensader der russischen Armee geworden, "
