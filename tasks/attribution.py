@@ -346,7 +346,13 @@ def _find_speaker(
     for cue in s.attribution_after:
         if country and country.anchor and cue.start > country.anchor.start:
             continue  # "Pjöngjang nannte den Bericht des MSMT …": the report is the object
-        after = [m for m in attributed if 0 <= m.start - cue.end <= 60]
+        # A country is the source only right after the cue ("according to Ukraine"), not
+        # somewhere in what follows it ("data from KN-23 missiles fired in Ukraine").
+        after = [
+            m
+            for m in attributed
+            if 0 <= m.start - cue.end <= (6 if m.weak else 60)
+        ]
         if after:
             return Resolution(_titled(s, after).name, "attribution", _verb_at(verbs, cue))
         if not country and any(0 <= a.start - cue.end <= 4 for a in s.anaphors) and from_anaphor():

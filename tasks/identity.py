@@ -169,12 +169,12 @@ _KO_FINAL = ["", *"k k k n n n t l k m l l l l l m p p t t ng t t k t p t".split
 _KO_FAMILY = dict(
     zip(
         "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진"
-        "유나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피",
+        "유나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피리",
         "kim lee park choi jung kang cho yoon jang lim han oh seo shin kwon hwang ahn "  # noqa: SIM905
         "song ryu jeon hong ko moon yang son bae baek heo nam shim noh ha kwak sung cha "
         "joo woo koo min jin yoo na ji eom chae won cheon bang kong hyun ham byun yeom "
         "yeo choo do so seok sun seol ma gil yeon wi pyo myung ki ban wang keum ok yook "
-        "in maeng je mo tak bong eo bok pi".split(),
+        "in maeng je mo tak bong eo bok pi ri".split(),
         strict=True,
     )
 )

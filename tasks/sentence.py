@@ -76,6 +76,19 @@ def inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(a <= start and end <= b for a, b in spans)
 
 
+def _quoted_name(view: str, hit: Hit, masked: list[tuple[int, int]]) -> bool:
+    """Whether the quotation marks hold the name and nothing else («Радио Свободная Азия»,
+    „Nowaja Gaseta“): a name quoted as names are written, not words quoted from someone."""
+    return any(
+        a <= hit.start and hit.end <= b and not view[a : hit.start].strip(_QUOTE_MARKS)
+        and not view[hit.end : b].strip(_QUOTE_MARKS)
+        for a, b in masked
+    )
+
+
+_QUOTE_MARKS = "\"'«»„“”‚‘’ "
+
+
 def find_concepts(
     scan: Scan, lex: Lexicon, profile: Profile
 ) -> tuple[dict[str, list[tuple[int, int]]], set[str]]:
@@ -108,7 +121,7 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     mentions = []
     speaker_hits = scan.find(lex.speakers)
     for hit in speaker_hits:
-        if inside(hit.start, hit.end, masked):
+        if inside(hit.start, hit.end, masked) and not _quoted_name(view, hit, masked):
             continue
         name, weak, generic, genitive = hit.label
         after = view[hit.end : hit.end + 2]
@@ -214,6 +227,10 @@ _NOT_A_NAME_WORDS = (
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split()) | _TITLES
 
 
+_RU_KOREAN_SURNAMES = frozenset(
+    "Ким Ли Пак Чхве Чон Кан Чо Юн Ю Хан Син Со Квон Ан Сон Нам У Хон Пэк Лим Им Мун Ян Ко "  # noqa: SIM905
+    "Ку Ха Чан Но Сим Пён Хван Ох О Мин Чин".split()
+)
 _RU_INSTITUTION_BEFORE = re.compile(
     r"(?<![\w-])(?:(?:из|в|во|при|от)\s(?:[Цц]ентр|[Ии]нститут|[Уу]ниверситет|[Фф]онд|[Шш]кол|"
     r"[Аа]кадеми|[Кк]олледж)\w*|имени|им\.)\s+$"
@@ -244,7 +261,14 @@ def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[M
         titled = cut >= 0 and tokens[cut] in _TITLES
         tokens = tokens[cut + 1 :]
         if lang == "ru":
-            tokens = tokens[-2:]  # "Великобритании Барбара Вудворд": the name is last
+            korean = (
+                len(tokens) >= 3
+                and tokens[-3] in _RU_KOREAN_SURNAMES
+                and all(len(t) <= 4 for t in tokens[-2:])
+            )
+            # "Великобритании Барбара Вудворд": the name is last; "эксперт Ким Чон Дэ":
+            # a Korean name is three short words
+            tokens = tokens[-3:] if korean else tokens[-2:]
             if _RU_INSTITUTION_BEFORE.search(view, 0, m.end() - len(" ".join(tokens))):
                 continue  # "из Центра Джеймса Мартина": the name of the body, not a person
         if len(tokens) < 2 and not (titled and tokens and lang == "en"):
@@ -313,7 +337,8 @@ _DE_TITLES = (
     r"Beauftragte[rn]?|Koordinator(?:in)?|Senator(?:in)?|Ermittler(?:in)?|Analyst(?:in|en)?|"
     r"Experte|Expertin|Oberst(?:leutnant)?|Vizeadmiral|Generalleutnant|Generalmajor|"
     r"Politolog(?:e|en|in)|[Ff]orscher(?:in)?|Parlamentarier(?:in)?|Wissenschaftler(?:in)?|"
-    r"Experten|Historiker(?:in)?|Berater(?:in)?|Professor(?:in|s)?"
+    r"Experten|Historiker(?:in)?|Berater(?:in)?|Professor(?:in|s)?|Leiter(?:in)?|"
+    r"Journalist(?:in|en)?"
 )
 # A title in the genitive names its holder too ("nach Worten des estnischen
 # Verteidigungsministers Hanno Pevkur").
@@ -520,18 +545,19 @@ def _unknown_bodies(
 # name and one or two syllables, the title within three words.
 _KO_FAMILY = (
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
-    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피"
+    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피리"
 )
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
-    "보도관|분석관|대령|장군|서기|특보|회장|국무상|고문|대행|의장|중장|대장|준장|센터장|지사|석좌"
+    "보도관|분석관|대령|장군|서기|특보|회장|국무상|고문|대행|의장|중장|대장|준장|센터장|지사|석좌|"
+    "경제상|책임자"
 )
 # Titles after a foreign name in Hangul ("데이비드 래미 영국 외무장관은").
 _KO_FOREIGN_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
     "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상|"
-    "차장|고문|대행|의장|중장|대장|센터장|지사|석좌"
+    "차장|고문|대행|의장|중장|대장|센터장|지사|석좌|책임자"
 )
 # Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
 # "박 부차관보"): identity reads the name without it.
@@ -590,7 +616,7 @@ _KO_VIEW_HOLDER = re.compile(
 )
 # A foreign name after the word for what the person is: "독일의 한반도 전문가 에릭 발바흐는".
 _KO_EXPERT_NAMED = re.compile(
-    r"(?<![가-힣])(?:전문가|분석가)\s+([가-힣]{1,5}\s[가-힣]{2,5})(?:은|는|이|가)(?![가-힣])"
+    r"(?<![가-힣])\S*(?:전문가|분석가|평론가)\s+([가-힣]{1,5}\s[가-힣]{2,5})(?:은|는|이|가)(?![가-힣])"
 )
 # The last syllable of a body or a particle, not of a name ("국방부", "정부에서").
 _KO_NOT_A_NAME_END = re.compile(
@@ -600,7 +626,7 @@ _KO_NOT_A_NAME_END = re.compile(
 )
 # Given names that end like a particle, an adverb or a polite ending ("드미트로",
 # "세르히", "카스티요").
-_KO_GIVEN_NAME_ENDS = ("로", "히", "요")
+_KO_GIVEN_NAME_ENDS = ("로", "히", "요", "시게")  # "시게": Japanese -shige ("나루시게")
 # Words that end as a title or a body does: "부총리 겸 국방장관은", "제니 타운 스팀슨센터 38노스
 # 국장은".
 _KO_NOT_A_NAME_WORD = re.compile(
@@ -670,6 +696,8 @@ def _foreign_titled_name(
         # "타야니 이탈리아 외무장관은": the country after the name belongs to the title
         name, words = words[0], words[:1]
         end = start + len(name)
+        if len(name) < 2:
+            return None  # "전 주한 러시아 대사": "former", not a name
     if len(words) == 2 and _KO_NOT_A_NAME_END.search(words[0]) and not words[0].endswith(
         _KO_GIVEN_NAME_ENDS
     ):
@@ -678,7 +706,7 @@ def _foreign_titled_name(
         start = end - len(name)
     if (
         any(_not_a_name_word(w) for w in words)
-        or _KO_NOT_A_NAME_END.search(words[-1])
+        or (_KO_NOT_A_NAME_END.search(words[-1]) and not words[-1].endswith("시게"))
         # a given name may end like a particle or an adverb, not like a body
         or any(
             _KO_NOT_A_NAME_END.search(w) and not w.endswith(_KO_GIVEN_NAME_ENDS)

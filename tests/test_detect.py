@@ -1313,6 +1313,30 @@ ISSUE3_LATER_ROUNDS = [
          "봉민수", "assert"),
         ("ko", "국민의힘 한민수 의원은 북한이 러시아에 포탄 수백만 발을 보냈다고 밝혔다.", "한민수",
          "assert"),
+        # round 23: a country is a source only right after "data from", an outlet's name in
+        # quotation marks, Korean names in Russian, "former" is no name, -shige, critics,
+        # "경제상", "책임자", German heads of office and journalists, demands by "should face
+        # U.S. sanctions" and "should impose", "an invention" and "증거는 전혀 없다" deny
+        ("en", "Russia fires North Korean shells at Ukraine, according to data from field units "
+         "in Ukraine, analyst Mark Tolley said.", "Mark Tolley", "assert"),
+        ("ru", "По данным «Радио Свобода», КНДР отправляет в Россию старые снаряды.",
+         "Radio Liberty", "assert"),
+        ("ru", "КНДР поставляет России миллионы снарядов, заявил южнокорейский эксперт Пак Чон Хо.",
+         "Пак Чон Хо", "assert"),
+        ("ko", "이고르 페트로프 전 주한 러시아 대사는 북한의 대러 무기 공급에 대한 증거는 전혀 "
+         "없다고 말했다.", "이고르 페트로프", "deny"),
+        ("ko", "다나카 시게 일본 방위대학 교수는 북한이 러시아에 보낸 미사일로 실전 자료를 얻고 "
+         "있다고 말했다.", "다나카 시게", "assert"),
+        ("ko", "러시아 군사평론가 이반 소콜로프는 러시아가 북한 포탄을 들여오고 있다고 말했다.",
+         "이반 소콜로프", "assert"),
+        ("ko", "리철민 북한 대외경제상은 러시아와의 무기 거래설이 날조라고 주장했다.", "리철민",
+         "deny"),
+        ("de", "Der stellvertretende Leiter des Präsidialamts, Ihor Petrenko, verurteilte die "
+         "nordkoreanischen Raketenlieferungen an Russland.", "Ihor Petrenko", "condemn"),
+        ("en", "\"Anyone who helps ship North Korean shells to Russia should face U.S. "
+         "sanctions,\" Senator Laura Finch said.", "Laura Finch", "demand"),
+        ("en", "Moscow buys neither shells nor missiles from North Korea, and the reports are an "
+         "invention, Senator Pavel Orlov said.", "Pavel Orlov", "deny"),
     ]  # fmt: skip
 
 
