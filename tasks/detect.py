@@ -105,7 +105,9 @@ class Detector:
     def _identify(
         self, analysis: DocumentAnalysis, candidate: Candidate, earlier: list[Detection]
     ) -> Detection:
-        assignment = self.index.assign(candidate.signature, candidate.own_id)
+        assignment = self.index.assign(
+            candidate.signature, candidate.own_id, [d.statement_id for d in earlier]
+        )
         answers = None if candidate.answers is None else earlier[candidate.answers].statement_id
         speaker = self._as_named(candidate.speaker)
         evidence = candidate.evidence | assignment.evidence

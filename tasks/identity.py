@@ -357,6 +357,7 @@ class StatementIndex:
         distinct_kinds: Iterable[str] = ("materiel", "topic"),
         materiel_conflict: float = 1.0,
         same_facts: float = 0.0,
+        same_reaction: float = 0.0,
         coarse_speakers: Iterable[str] = (),
         carriers: Iterable[str] = (),
         evidence_topics: Iterable[str] = (),
@@ -375,6 +376,7 @@ class StatementIndex:
         )
         self.materiel_conflict = materiel_conflict
         self.same_facts = same_facts
+        self.same_reaction = same_reaction
         # Countries and generic speakers ("North Korea", "experts") stand for many
         # bodies and occasions: their sightings agreeing in facts say less.
         self._coarse = frozenset(speaker_key(s) for s in coarse_speakers)
@@ -410,6 +412,7 @@ class StatementIndex:
             distinct_kinds=profile.distinct_kinds,
             materiel_conflict=profile.materiel_conflict,
             same_facts=profile.same_facts,
+            same_reaction=profile.same_reaction,
             coarse_speakers=profile.coarse_speakers,
             carriers=profile.carriers,
             evidence_topics=profile.evidence_topics,
@@ -551,8 +554,14 @@ class StatementIndex:
             self.block(x) for x in a.affiliates
         }
 
-    def best(self, signature: Signature) -> _Match | None:
-        """The most similar known statement of the same speaker, whatever its similarity."""
+    def best(self, signature: Signature, siblings: Iterable[str] = ()) -> _Match | None:
+        """The most similar known statement of the same speaker, whatever its similarity.
+
+        `siblings` are the statements found earlier in the sighting's own document: one
+        speaker's several reactions in one text are several (`same_reaction` is not
+        applied to them).
+        """
+        siblings = frozenset(siblings)
         candidates: set[int] = set()
         for root in self._blocks_of(signature):
             for block in self._members.get(root, (root,)):
@@ -569,20 +578,24 @@ class StatementIndex:
             if not self.related(signature, entry.signature):
                 # Two spokespeople of one body are two speakers.
                 continue
-            similarity, shared = self.similarity(signature, entry.signature)
+            similarity, shared = self.similarity(
+                signature, entry.signature, reactions=entry.statement_id not in siblings
+            )
             if best is None or similarity > best.similarity + 1e-9:
                 best = _Match(
                     entry.statement_id, round(similarity, 4), shared, entry.signature.lang
                 )
         return best
 
-    def assign(self, signature: Signature, own_id: str) -> Assignment:
+    def assign(
+        self, signature: Signature, own_id: str, siblings: Iterable[str] = ()
+    ) -> Assignment:
         """The statement a sighting belongs to, adding it to the index when it is new.
 
         `own_id` is the sighting's own id (`statement_id_for` its speaker and text),
-        taken when nothing known is similar enough.
+        taken when nothing known is similar enough; `siblings` as for `best`.
         """
-        match = self.best(signature)
+        match = self.best(signature, siblings)
         evidence: dict[str, object] = {"threshold": self.threshold}
         if match and match.similarity >= self.threshold:
             if match.statement_id == own_id:
@@ -614,10 +627,13 @@ class StatementIndex:
         }
         return Assignment(statement_id, is_new, evidence)
 
-    def similarity(self, a: Signature, b: Signature) -> tuple[float, tuple[str, ...]]:
+    def similarity(
+        self, a: Signature, b: Signature, *, reactions: bool = True
+    ) -> tuple[float, tuple[str, ...]]:
         """Weighted feature overlap, mixed with stem overlap in one language, then
         adjusted: other numbers for the same unit or another reporting act lower it,
-        the same count of the same thing raises it."""
+        the same count of the same thing raises it; with `reactions`, one speaker's
+        two condemnations (or demands) are one reaction."""
         shared = tuple(sorted(set(a.features) & set(b.features)))
         # fsum: a plain sum over a set depends on the hash seed in its last bits,
         # enough to move a similarity across a rounding step between runs.
@@ -663,7 +679,41 @@ class StatementIndex:
             and self._same_facts(a, b, weapons_a, weapons_b, agree)
         ):
             score = self.same_facts
+        if (
+            reactions
+            and self.same_reaction
+            and score < self.same_reaction
+            and not conflict
+            and not weapon_conflict
+            and self._one_reaction(a, b)
+        ):
+            score = self.same_reaction
         return score, shared
+
+    _REACTIONS = frozenset({"condemn", "demand"})
+
+    def _one_reaction(self, a: Signature, b: Signature) -> bool:
+        """Whether two condemnations, or two demands, by one named speaker are one.
+
+        A minister condemns the transfers, or calls for sanctions, in one reaction
+        that outlets word their own way ("condemned the deliveries as illegal",
+        "called them a flagrant breach"); the facts of the words differ more than
+        the reaction does. Another period or figure makes it another reaction
+        (weapons and figures that conflict are checked by the caller); countries and
+        generic speakers react too often to tell.
+        """
+        if a.stance != b.stance or a.stance not in self._REACTIONS or not a.speaker:
+            return False
+        if a.speaker in self._coarse or b.speaker in self._coarse or not self.related(a, b):
+            return False
+        if a.stance == "demand" and any(
+            self._kinds.get(k) == "sanction" for k in (*a.features, *b.features)
+        ):
+            # Sanctions name their targets: two listings are two acts.
+            return False
+        periods_a = {k for k in a.features if k.startswith(("month:", "year:"))}
+        periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
+        return not (periods_a and periods_b and periods_a != periods_b)
 
     # What a claim does: moves or uses arms (one of them in common is enough: a supply
     # claim may say what the arms are for), and sanctions, vetoes, cooperation or a

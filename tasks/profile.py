@@ -484,6 +484,7 @@ class Profile:
     same_denial: float
     materiel_conflict: float
     same_facts: float
+    same_reaction: float
     coarse_speakers: tuple[str, ...]
     carriers: tuple[str, ...]
     evidence_topics: tuple[str, ...]
@@ -570,6 +571,7 @@ class Profile:
             same_denial=float(identity.get("same_denial", 0.0)),
             materiel_conflict=float(identity.get("materiel_conflict", 1.0)),
             same_facts=float(identity.get("same_facts", 0.0)),
+            same_reaction=float(identity.get("same_reaction", 0.0)),
             carriers=tuple(identity.get("carriers", ())),
             evidence_topics=tuple(identity.get("evidence_topics", ())),
             channels=tuple(identity.get("channels", ())),

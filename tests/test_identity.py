@@ -553,3 +553,39 @@ def test_a_signature_keeps_the_titles_of_its_speaker(profile):
         "later", "김 부상은 북한이 러시아에 포탄을 수출한 적이 없다고 주장했다.", "ko"
     )
     assert later and later[0].speaker == "김강일"
+
+
+def test_one_speakers_condemnation_reported_twice_is_one_reaction(profile):
+    detector = Detector(profile)
+    first = detector.detect(
+        "a", "Foreign Minister Anna Berg condemned North Korea's arms deliveries to Russia.", "en"
+    )
+    second = detector.detect(
+        "b",
+        "Anna Berg said Pyongyang's shipments of missiles to Moscow were a flagrant breach of "
+        "international law that she deplored.",
+        "en",
+    )
+    assert first and second
+    assert first[0].statement_id == second[0].statement_id
+    assert second[0].evidence["method"] == "paraphrase"
+
+
+def test_reactions_in_one_text_and_sanctions_stay_several(profile):
+    detector = Detector(profile)
+    both = detector.detect(
+        "one",
+        "Foreign Minister Anna Berg condemned North Korea's arms deliveries to Russia. "
+        "Anna Berg also condemned Russia's use of North Korean missiles against Kyiv.",
+        "en",
+    )
+    assert len(both) == 2 and both[0].statement_id != both[1].statement_id
+    listed = detector.detect(
+        "s1", "Foreign Minister Anna Berg announced sanctions on three North Korean firms "
+        "shipping arms to Russia.", "en",
+    )
+    again = detector.detect(
+        "s2", "Anna Berg imposed sanctions on two Russian banks paying for North Korean "
+        "missiles.", "en",
+    )
+    assert listed and again and listed[0].statement_id != again[0].statement_id
