@@ -299,6 +299,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.63,
             },
         ),
+        (
+            "test24",
+            {
+                "f1": 0.9,
+                "speaker": 0.79,
+                "stance": 0.88,
+                "cross-language": 0.65,
+                "same-language": 0.65,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -335,7 +345,7 @@ def test_labelled_set_ids_are_unique_across_sets():
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
             "test17", "test18", "test19", "test20", "test21", "test22",
-            "test23",
+            "test23", "test24",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
