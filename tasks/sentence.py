@@ -198,7 +198,10 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
 _UP = "A-ZÀ-ÖØ-ÞĀ-ŽА-ЯЁ"
 _LOW = "a-zß-öø-ÿĀ-žа-яё"
 # "LaCamera", "McDonald", "DeSantis": a capital inside a name after one or two letters.
-_TOKEN = rf"[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
+# "O'Brien", "О'Брайен", "D'Amato": an Irish or Italian prefix before the capital.
+_TOKEN = (
+    rf"(?:[ODОД]['’])?[{_UP}](?:[{_LOW}]{{1,2}}[{_UP}])?[{_LOW}]+(?:-[{_UP}]?[{_LOW}]+)?"
+)
 # Up to eight words: a long title before a name ("House Foreign Affairs Committee Chairman
 # Michael McCaul") is read as a whole, then cut at its last title word.
 _NAME = re.compile(
@@ -595,7 +598,9 @@ _KO_NOT_A_NAME = frozenset(
     # postpositions: "쓰인 데 대해 임 대변인은"
     "대해 위해 통해 관해 의해 대한 위한 통한 관한 따라 따른 "
     # parties: "국민의힘 성일종 의원은"
-    "국민의힘 더불어민주당 민주당 조국혁신당 개혁신당 여당 야당".split()
+    "국민의힘 더불어민주당 민주당 조국혁신당 개혁신당 여당 야당 "
+    # a verb's adnominal ending, "(having) done": "추적해 온 피터 워드 연구원은"
+    "온 간 된 던 할 될 갈 본 낸".split()
 )
 
 

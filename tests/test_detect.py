@@ -1347,6 +1347,26 @@ ISSUE3_LATER_ROUNDS = [
          "sanctions,\" Senator Laura Finch said.", "Laura Finch", "demand"),
         ("en", "Moscow buys neither shells nor missiles from North Korea, and the reports are an "
          "invention, Senator Pavel Orlov said.", "Pavel Orlov", "deny"),
+        # round 24: names with an apostrophe, newspapers and ship trackers the profile now
+        # lists, "was sanctioning", "must be hit with sanctions", "should target", "no
+        # convincing evidence", "keine überzeugenden Belege", a missile that "slammed into"
+        # a city is no condemnation, a war crime named in Russian
+        ("en", "North Korea has overtaken Iran as Russia's biggest foreign arms supplier, Sean "
+         "O'Malley said.", "Sean O'Malley", "assert"),
+        ("en", "Satellite imagery reviewed by The Wall Street Journal shows trains loaded with "
+         "North Korean munitions crossing into Russia.", "The Wall Street Journal", "assert"),
+        ("en", "Treasury official Mark Tolley said the department was sanctioning Russian firms "
+         "that buy North Korean missiles.", "Mark Tolley", "demand"),
+        ("en", "The ships ferrying North Korean shells to Russia must be hit with sanctions, "
+         "Senator Laura Finch said.", "Laura Finch", "demand"),
+        ("en", "Analyst Pavel Orlov said no convincing evidence showed that North Korea supplies "
+         "Russia with missiles.", "Pavel Orlov", "deny"),
+        ("en", "The missile that slammed into Kharkiv on Monday was a North Korean KN-23, the "
+         "regional governor Oleh Brand said.", "Oleh Brand", "assert"),
+        ("de", "Es gebe keine überzeugenden Belege dafür, dass Russland nordkoreanische Raketen "
+         "einsetze, sagte der Moskauer Experte Pawel Orlow.", "Pawel Orlow", "deny"),
+        ("ru", "Генпрокурор Павел Орлов назвал удары северокорейскими ракетами по украинским "
+         "городам военным преступлением.", "Павел Орлов", "condemn"),
     ]  # fmt: skip
 
 
