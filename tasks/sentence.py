@@ -86,6 +86,7 @@ def _quoted_name(view: str, hit: Hit, masked: list[tuple[int, int]]) -> bool:
     )
 
 
+_NAME_PREFIX = re.compile(r"(?<![\w'’])[ODОД]['’]$")
 _QUOTE_MARKS = "\"'«»„“”‚‘’ "
 
 
@@ -119,7 +120,10 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     concepts, named = find_concepts(scan, lex, profile)
     kinds = {profile.concepts[cid].kind for cid in concepts}
     mentions = []
-    speaker_hits = scan.find(lex.speakers)
+    # "Sullivan" in "David O'Sullivan" is another name
+    speaker_hits = [
+        h for h in scan.find(lex.speakers) if not _NAME_PREFIX.search(view, 0, h.start)
+    ]
     for hit in speaker_hits:
         if inside(hit.start, hit.end, masked) and not _quoted_name(view, hit, masked):
             continue
@@ -360,8 +364,8 @@ _DE_GOVERNED_BY = re.compile(r"\s(?:zufolge|nach)\b")
 # Grünen, dass …": a name with no title right after a verb of speech, before where the
 # person works, a comma or the sentence's end.
 _DE_SAID_BY = re.compile(
-    rf"(?<![\w-])(?:sagte|erklärte|betonte|meinte|schrieb|warnte|urteilte|ergänzte|verlangte|"
-    rf"forderte|kritisierte|verurteilte|prangerte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})"
+    rf"(?<![\w-])(?:sagte?|erklärte?|betonte?|meinte?|schrieb|schreibt|warnte?|urteilte?|"
+    rf"ergänzte?|verlangte?|forderte?|kritisierte?|verurteilte?|prangerte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})"
     r"(?=\s(?:vom|von|des|der|am|im)\s|[.,]?\s*$)"
 )
 # "nach Angaben von Juri Sak, Berater des …", "nach Analyse von Sam Lair vom …": a name with

@@ -309,6 +309,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.65,
             },
         ),
+        (
+            "test25",
+            {
+                "f1": 0.94,
+                "speaker": 0.74,
+                "stance": 0.9,
+                "cross-language": 0.57,
+                "same-language": 0.65,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -345,7 +355,7 @@ def test_labelled_set_ids_are_unique_across_sets():
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
             "test17", "test18", "test19", "test20", "test21", "test22",
-            "test23", "test24",
+            "test23", "test24", "test25",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
@@ -1367,6 +1377,11 @@ ISSUE3_LATER_ROUNDS = [
          "einsetze, sagte der Moskauer Experte Pawel Orlow.", "Pawel Orlow", "deny"),
         ("ru", "Генпрокурор Павел Орлов назвал удары северокорейскими ракетами по украинским "
          "городам военным преступлением.", "Павел Орлов", "condemn"),
+        # a listed surname inside an O' name is another person; German present-tense "sagt"
+        ("en", "North Korean munitions are shipped to Russia aboard Russian vessels, the EU "
+         "envoy Mark O'Sullivan said.", "Mark O'Sullivan", "assert"),
+        ("de", "Nordkorea hat mit dem Verkauf von Munition an Russland Milliarden eingenommen, "
+         "sagt Lukas Gruber vom Institut.", "Lukas Gruber", "assert"),
     ]  # fmt: skip
 
 
