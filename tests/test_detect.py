@@ -1692,3 +1692,31 @@ def test_round21_relevance_forms(detector, lang, text):
 )  # fmt: skip
 def test_round22_relevance_forms(detector, lang, text):
     assert detector.detect("round22", text, lang), text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        # round 25: shells reaching Russian units, "дошли до российских частей", "нужны
+        # российской армии", superiority that "beruhte auf" North Korean shells, and North
+        # Korea's own "조로 사이의 무기거래설" denied
+        ("en", "Videos show North Korean shells reaching Russian units in the Kursk region, a "
+         "historian said."),
+        ("ru", "Северокорейские снаряды дошли до российских частей в Донбассе, считает историк "
+         "Павел Орлов."),
+        ("ru", "Северокорейские снаряды нужны российской армии, считает эксперт Павел Орлов."),
+        ("de", "Russlands Vorsprung bei der Artillerie beruhte laut einem Experten vor allem auf "
+         "nordkoreanischen Granaten."),
+        ("ko", "북한 외무성은 조로 사이의 무기거래설은 날조에 불과하다고 일축했다."),
+    ],
+)  # fmt: skip
+def test_round25_relevance_forms(detector, lang, text):
+    assert detector.detect("round25", text, lang), text
+
+
+def test_a_coincidence_on_the_day_of_a_visit_is_no_statement(detector):
+    text = (
+        "라브로프 러시아 외무장관이 원산에 도착한 날 북한은 서해상으로 순항미사일 여러 발을 "
+        "발사했다."
+    )
+    assert not detector.detect("coincidence", text, "ko")
