@@ -86,6 +86,16 @@ def _quoted_name(view: str, hit: Hit, masked: list[tuple[int, int]]) -> bool:
     )
 
 
+def _inside_hangul_name(view: str, hit: Hit) -> bool:
+    """A Hangul name of three syllables or more that is the end of a longer word."""
+    return (
+        hit.start > 0
+        and hit.end - hit.start >= 3
+        and "\uac00" <= view[hit.start - 1] <= "\ud7a3"
+        and all("\uac00" <= ch <= "\ud7a3" for ch in view[hit.start : hit.end])
+    )
+
+
 _NAME_PREFIX = re.compile(r"(?<![\w'’])[ODОД]['’]$")
 _QUOTE_MARKS = "\"'«»„“”‚‘’ "
 
@@ -120,9 +130,12 @@ def analyse_sentence(index: int, line: int, text: str, lex: Lexicon, profile: Pr
     concepts, named = find_concepts(scan, lex, profile)
     kinds = {profile.concepts[cid].kind for cid in concepts}
     mentions = []
-    # "Sullivan" in "David O'Sullivan" is another name
+    # "Sullivan" in "David O'Sullivan" is another name, and so is "설리번" in "오설리번"
     speaker_hits = [
-        h for h in scan.find(lex.speakers) if not _NAME_PREFIX.search(view, 0, h.start)
+        h
+        for h in scan.find(lex.speakers)
+        if not _NAME_PREFIX.search(view, 0, h.start)
+        and not (lex.lang == "ko" and _inside_hangul_name(view, h))
     ]
     for hit in speaker_hits:
         if inside(hit.start, hit.end, masked) and not _quoted_name(view, hit, masked):
@@ -564,7 +577,7 @@ _KO_TITLE_WORDS = (
 _KO_FOREIGN_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|청장|실장|사령관|조정관|보좌관|대표|"
     "위원장|원장|소장|부소장|의원|연구위원|연구원|교수|보도관|분석관|대령|장군|서기|회장|국무상|"
-    "차장|고문|대행|의장|중장|대장|센터장|지사|석좌|책임자|막료장"
+    "차장|고문|대행|의장|중장|대장|센터장|지사|석좌|책임자|막료장|특사"
 )
 # Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
 # "박 부차관보"): identity reads the name without it.

@@ -1382,6 +1382,8 @@ ISSUE3_LATER_ROUNDS = [
          "envoy Mark O'Sullivan said.", "Mark O'Sullivan", "assert"),
         ("de", "Nordkorea hat mit dem Verkauf von Munition an Russland Milliarden eingenommen, "
          "sagt Lukas Gruber vom Institut.", "Lukas Gruber", "assert"),
+        ("ko", "마크 오설리번 EU 제재 특사는 북한 탄약을 러시아로 실어 나르는 선박을 제재하겠다고 "
+         "밝혔다.", "마크 오설리번", "demand"),
     ]  # fmt: skip
 
 
