@@ -319,6 +319,16 @@ def test_seed_article_scores_above_threshold(profile: Profile, tmp_path: Path):
                 "same-language": 0.65,
             },
         ),
+        (
+            "test26",
+            {
+                "f1": 0.87,
+                "speaker": 0.84,
+                "stance": 0.92,
+                "cross-language": 0.63,
+                "same-language": 0.63,
+            },
+        ),
     ],
 )
 def test_labelled_sets_hold_their_scores(profile, tmp_path, name, floors):
@@ -355,7 +365,7 @@ def test_labelled_set_ids_are_unique_across_sets():
             "dev", "test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
             "test10", "test11", "test12", "test13", "test14", "test15", "test16",
             "test17", "test18", "test19", "test20", "test21", "test22",
-            "test23", "test24", "test25",
+            "test23", "test24", "test25", "test26",
         )
         for line in (DATA / f"detect_{name}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
