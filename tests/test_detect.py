@@ -1653,9 +1653,8 @@ def test_round2_negatives(detector, lang, text):
     assert detector.detect("doc", text, lang) == []
 
 
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [
+# Relevance forms later rounds added, each a fresh sentence of the class it closes.
+LATER_RELEVANCE_FORMS = [
         # round 21: reliance and dependence, moving and trading arms, "thanks to", Tumangang
         # as the North Korean side, a missile that struck ("einschlug"), an attack with a
         # North Korean missile, and a denial of reports of North Korean arms in the war
@@ -1674,15 +1673,6 @@ def test_round2_negatives(detector, lang, text):
          "эксперт Павел Орлов."),
         ("ru", "Сенатор Павел Орлов назвал сообщения о северокорейских ракетах на Украине "
          "фейком."),
-    ],
-)  # fmt: skip
-def test_round21_relevance_forms(detector, lang, text):
-    assert detector.detect("round21", text, lang), text
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [
         # round 22: a KN-23 or KN-24 names its maker, a lifeline for the war, weapons seen on
         # the front, Moscow's orders, "does not need", Dnipro, the German transfer compounds,
         # arrivals and unloading in Russian, Korean sales ("판 적이 없다") and cargo
@@ -1700,15 +1690,6 @@ def test_round21_relevance_forms(detector, lang, text):
         ("ru", "Северокорейские снаряды поступали в Россию по железной дороге, сообщил эксперт "
          "Павел Орлов."),
         ("ko", "북한은 러시아에 무기를 판 적이 없다고 북한 외무성 대변인은 주장했다."),
-    ],
-)  # fmt: skip
-def test_round22_relevance_forms(detector, lang, text):
-    assert detector.detect("round22", text, lang), text
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [
         # round 25: shells reaching Russian units, "дошли до российских частей", "нужны
         # российской армии", superiority that "beruhte auf" North Korean shells, and North
         # Korea's own "조로 사이의 무기거래설" denied
@@ -1720,10 +1701,12 @@ def test_round22_relevance_forms(detector, lang, text):
         ("de", "Russlands Vorsprung bei der Artillerie beruhte laut einem Experten vor allem auf "
          "nordkoreanischen Granaten."),
         ("ko", "북한 외무성은 조로 사이의 무기거래설은 날조에 불과하다고 일축했다."),
-    ],
-)  # fmt: skip
-def test_round25_relevance_forms(detector, lang, text):
-    assert detector.detect("round25", text, lang), text
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "text"), LATER_RELEVANCE_FORMS)
+def test_later_rounds_relevance_forms(detector, lang, text):
+    assert detector.detect("later", text, lang), text
 
 
 def test_a_coincidence_on_the_day_of_a_visit_is_no_statement(detector):
