@@ -1655,52 +1655,52 @@ def test_round2_negatives(detector, lang, text):
 
 # Relevance forms later rounds added, each a fresh sentence of the class it closes.
 LATER_RELEVANCE_FORMS = [
-        # round 21: reliance and dependence, moving and trading arms, "thanks to", Tumangang
-        # as the North Korean side, a missile that struck ("einschlug"), an attack with a
-        # North Korean missile, and a denial of reports of North Korean arms in the war
-        ("en", "Moscow's growing reliance on North Korean shells shows how short Russia is of "
-         "ammunition, analyst Mark Tolley said."),
-        ("en", "Senator Laura Finch called for sanctions on the companies moving North Korean "
-         "missiles and shells to Russia."),
-        ("en", "Canada's foreign minister condemned the illegal trade in missiles between "
-         "Pyongyang and Moscow."),
-        ("en", "Freight trains carrying ammunition cross from Tumangang into Russia every night, "
-         "a monitoring group said."),
-        ("de", "Bei der Rakete, die am Montag in Odessa einschlug, handelte es sich um eine "
-         "nordkoreanische KN-23, sagte ein Ermittler."),
-        ("de", "Der Minister verurteilte den Angriff auf Kiew mit einer nordkoreanischen Rakete."),
-        ("ru", "Российская армия всё сильнее зависит от северокорейских снарядов, считает "
-         "эксперт Павел Орлов."),
-        ("ru", "Сенатор Павел Орлов назвал сообщения о северокорейских ракетах на Украине "
-         "фейком."),
-        # round 22: a KN-23 or KN-24 names its maker, a lifeline for the war, weapons seen on
-        # the front, Moscow's orders, "does not need", Dnipro, the German transfer compounds,
-        # arrivals and unloading in Russian, Korean sales ("판 적이 없다") and cargo
-        ("en", "Russia received the solid-fuel KN-24 as well, a researcher said."),
-        ("en", "North Korean shells have become a lifeline for Russia's war, Senator Laura Finch "
-         "said."),
-        ("en", "The missile that hit Dnipro overnight was a North Korean KN-23, the governor "
-         "said."),
-        ("en", "Pyongyang has expanded its missile lines to keep pace with Moscow's orders for "
-         "ballistic missiles, analyst Mark Tolley said."),
-        ("de", "Nordkoreanische Granaten seien zur Lebensader der russischen Armee geworden, "
-         "sagte die Ministerin Jana Weber."),
-        ("de", "Die EU müsse Firmen sanktionieren, die den Waffentransfer aus Nordkorea nach "
-         "Russland abwickeln, verlangte Jana Weber."),
-        ("ru", "Северокорейские снаряды поступали в Россию по железной дороге, сообщил эксперт "
-         "Павел Орлов."),
-        ("ko", "북한은 러시아에 무기를 판 적이 없다고 북한 외무성 대변인은 주장했다."),
-        # round 25: shells reaching Russian units, "дошли до российских частей", "нужны
-        # российской армии", superiority that "beruhte auf" North Korean shells, and North
-        # Korea's own "조로 사이의 무기거래설" denied
-        ("en", "Videos show North Korean shells reaching Russian units in the Kursk region, a "
-         "historian said."),
-        ("ru", "Северокорейские снаряды дошли до российских частей в Донбассе, считает историк "
-         "Павел Орлов."),
-        ("ru", "Северокорейские снаряды нужны российской армии, считает эксперт Павел Орлов."),
-        ("de", "Russlands Vorsprung bei der Artillerie beruhte laut einem Experten vor allem auf "
-         "nordkoreanischen Granaten."),
-        ("ko", "북한 외무성은 조로 사이의 무기거래설은 날조에 불과하다고 일축했다."),
+    # round 21: reliance and dependence, moving and trading arms, "thanks to", Tumangang
+    # as the North Korean side, a missile that struck ("einschlug"), an attack with a
+    # North Korean missile, and a denial of reports of North Korean arms in the war
+    ("en", "Moscow's growing reliance on North Korean shells shows how short Russia is of "
+     "ammunition, analyst Mark Tolley said."),
+    ("en", "Senator Laura Finch called for sanctions on the companies moving North Korean "
+     "missiles and shells to Russia."),
+    ("en", "Canada's foreign minister condemned the illegal trade in missiles between "
+     "Pyongyang and Moscow."),
+    ("en", "Freight trains carrying ammunition cross from Tumangang into Russia every night, "
+     "a monitoring group said."),
+    ("de", "Bei der Rakete, die am Montag in Odessa einschlug, handelte es sich um eine "
+     "nordkoreanische KN-23, sagte ein Ermittler."),
+    ("de", "Der Minister verurteilte den Angriff auf Kiew mit einer nordkoreanischen Rakete."),
+    ("ru", "Российская армия всё сильнее зависит от северокорейских снарядов, считает "
+     "эксперт Павел Орлов."),
+    ("ru", "Сенатор Павел Орлов назвал сообщения о северокорейских ракетах на Украине "
+     "фейком."),
+    # round 22: a KN-23 or KN-24 names its maker, a lifeline for the war, weapons seen on
+    # the front, Moscow's orders, "does not need", Dnipro, the German transfer compounds,
+    # arrivals and unloading in Russian, Korean sales ("판 적이 없다") and cargo
+    ("en", "Russia received the solid-fuel KN-24 as well, a researcher said."),
+    ("en", "North Korean shells have become a lifeline for Russia's war, Senator Laura Finch "
+     "said."),
+    ("en", "The missile that hit Dnipro overnight was a North Korean KN-23, the governor "
+     "said."),
+    ("en", "Pyongyang has expanded its missile lines to keep pace with Moscow's orders for "
+     "ballistic missiles, analyst Mark Tolley said."),
+    ("de", "Nordkoreanische Granaten seien zur Lebensader der russischen Armee geworden, "
+     "sagte die Ministerin Jana Weber."),
+    ("de", "Die EU müsse Firmen sanktionieren, die den Waffentransfer aus Nordkorea nach "
+     "Russland abwickeln, verlangte Jana Weber."),
+    ("ru", "Северокорейские снаряды поступали в Россию по железной дороге, сообщил эксперт "
+     "Павел Орлов."),
+    ("ko", "북한은 러시아에 무기를 판 적이 없다고 북한 외무성 대변인은 주장했다."),
+    # round 25: shells reaching Russian units, "дошли до российских частей", "нужны
+    # российской армии", superiority that "beruhte auf" North Korean shells, and North
+    # Korea's own "조로 사이의 무기거래설" denied
+    ("en", "Videos show North Korean shells reaching Russian units in the Kursk region, a "
+     "historian said."),
+    ("ru", "Северокорейские снаряды дошли до российских частей в Донбассе, считает историк "
+     "Павел Орлов."),
+    ("ru", "Северокорейские снаряды нужны российской армии, считает эксперт Павел Орлов."),
+    ("de", "Russlands Vorsprung bei der Artillerie beruhte laut einem Experten vor allem auf "
+     "nordkoreanischen Granaten."),
+    ("ko", "북한 외무성은 조로 사이의 무기거래설은 날조에 불과하다고 일축했다."),
 ]  # fmt: skip
 
 
