@@ -40,7 +40,7 @@ from rapidfuzz import fuzz
 
 from armswatch.tasks.facts import MULTIPLIERS, NUMBER_WORDS, Reading
 from armswatch.tasks.profile import Profile
-from armswatch.tasks.sentence import KO_TITLES, Sentence, inside
+from armswatch.tasks.sentence import KO_FAMILY_NAMES, KO_TITLES, Sentence, inside
 from armswatch.tasks.text import normalize
 
 # 2: content tokens are Snowball stems (PyStemmer), no longer simplemma lemmas.
@@ -166,18 +166,6 @@ _LATIN_EXTRA = {"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": 
 _KO_INITIAL = "g kk n d tt r m b pp s ss _ j jj ch k t p h".split()  # noqa: SIM905
 _KO_MEDIAL = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()  # noqa: SIM905
 _KO_FINAL = ["", *"k k k n n n t l k m l l l l l m p p t t ng t t k t p t".split()]  # noqa: SIM905
-_KO_FAMILY = dict(
-    zip(
-        "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진"
-        "유나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피리",
-        "kim lee park choi jung kang cho yoon jang lim han oh seo shin kwon hwang ahn "  # noqa: SIM905
-        "song ryu jeon hong ko moon yang son bae baek heo nam shim noh ha kwak sung cha "
-        "joo woo koo min jin yoo na ji eom chae won cheon bang kong hyun ham byun yeom "
-        "yeo choo do so seok sun seol ma gil yeon wi pyo myung ki ban wang keum ok yook "
-        "in maeng je mo tak bong eo bok pi ri".split(),
-        strict=True,
-    )
-)
 
 
 def _is_hangul(word: str) -> bool:
@@ -202,8 +190,8 @@ def romanised(name: str) -> str:
         if _is_hangul(word):
             if _korean_name(word, alone=len(words) == 1):
                 # A Korean name is one word, a syllable a name part ("조태열").
-                for i, ch in enumerate(word):
-                    out.append(_KO_FAMILY[ch] if i == 0 and ch in _KO_FAMILY else _syllable(ch))
+                out.append(KO_FAMILY_NAMES.get(word[0]) or _syllable(word[0]))
+                out.extend(_syllable(ch) for ch in word[1:])
             else:
                 # A foreign name in Hangul keeps its words ("올레흐 시녜후보우", "마체고라").
                 out.append("".join(_syllable(ch) for ch in word))
@@ -222,7 +210,7 @@ def _korean_name(word: str, *, alone: bool) -> bool:
     """Whether a Hangul word is a Korean name or surname: a family name and at most two
     given syllables, written alone or before a title ("조태열", "조 장관"). Longer words
     and names of several words are foreign names in Hangul ("마체고라", "필립 골드버그")."""
-    if word[0] not in _KO_FAMILY or any(_syllable(ch).endswith("eu") for ch in word[1:]):
+    if word[0] not in KO_FAMILY_NAMES or any(_syllable(ch).endswith("eu") for ch in word[1:]):
         # "드", "르", "스": how Hangul writes a foreign consonant ("우드", Wood),
         # never a syllable of a Korean given name.
         return False
@@ -307,7 +295,7 @@ def _surname_tokens(words: list[str]) -> set[str]:
     of a Korean name."""
     tokens = romanised(" ".join(words)).split()
     out = {tokens[-1], romanised(words[-1]).replace(" ", "")}
-    if tokens[0] in _KO_FAMILY.values():
+    if tokens[0] in KO_FAMILY_NAMES.values():
         out.add(tokens[0])
     return out
 
@@ -711,8 +699,7 @@ class StatementIndex:
         ):
             # Sanctions name their targets: two listings are two acts.
             return False
-        periods_a = {k for k in a.features if k.startswith(("month:", "year:"))}
-        periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
+        periods_a, periods_b = _periods(a), _periods(b)
         return not (periods_a and periods_b and periods_a != periods_b)
 
     # What a claim does: moves or uses arms (one of them in common is enough: a supply
@@ -781,8 +768,7 @@ class StatementIndex:
         topics = kinds(a, {"topic"}) - self._evidence_topics
         if topics != kinds(b, {"topic"}) - self._evidence_topics:
             return False
-        periods_a = {k for k in a.features if k.startswith(("month:", "year:"))}
-        periods_b = {k for k in b.features if k.startswith(("month:", "year:"))}
+        periods_a, periods_b = _periods(a), _periods(b)
         if periods_a and periods_b and periods_a != periods_b:
             return False
         if topics or same_figure or periods_a & periods_b:
@@ -834,6 +820,11 @@ def statement_id_for(speaker: str | None, text: str) -> str:
     """The id of a statement first seen as `text` from `speaker`: stable across runs."""
     digest = hashlib.sha256(f"{speaker_key(speaker)}\x1f{normalize(text)}".encode()).hexdigest()
     return f"st_{digest[:20]}"
+
+
+def _periods(s: Signature) -> set[str]:
+    """The months and years a sighting's claim is dated by."""
+    return {k for k in s.features if k.startswith(("month:", "year:"))}
 
 
 def signature_of(

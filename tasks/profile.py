@@ -121,31 +121,14 @@ class Matcher:
             runs.setdefault(anchor.lower(), []).append(position)
         self._runs = {run: tuple(positions) for run, positions in runs.items()}
         self._free = re.compile("|".join(free), re.IGNORECASE) if free else None
-        self._automaton: ahocorasick.Automaton | None = None
+        self._own: Scanner | None = None  # the scanner of this matcher alone, for `find`
         # What a scan costs, roughly: the alternation is tried at every position,
         # the automaton's pass and the few terms it finds cost next to nothing.
         self.size = len(self._free.pattern) if self._free else 0
 
     def __getstate__(self) -> dict[str, object]:
         # The automaton is rebuilt where it is used: cheaper than shipping it.
-        return self.__dict__ | {"_automaton": None}
-
-    def _candidates(self, lowered: str) -> dict[int, list[int]]:
-        """The terms whose letters occur in a lower-cased text, and where each
-        occurrence starts."""
-        if not self._runs:
-            return {}
-        if self._automaton is None:
-            automaton = ahocorasick.Automaton()
-            for run, positions in self._runs.items():
-                automaton.add_word(run, (len(run), positions))
-            automaton.make_automaton()
-            self._automaton = automaton
-        found: dict[int, list[int]] = {}
-        for end, (length, positions) in self._automaton.iter(lowered):
-            for position in positions:
-                found.setdefault(position, []).append(end - length + 1)
-        return found
+        return self.__dict__ | {"_own": None}
 
     @property
     def scans(self) -> bool:
@@ -153,9 +136,9 @@ class Matcher:
         return self._free is not None
 
     def find(self, text: str) -> list[Hit]:
-        lowered = text.lower()
-        # "İ" lower-cases to two characters: positions in `lowered` are then not `text`'s.
-        return self._hits(text, len(lowered) == len(text), self._candidates(lowered))
+        if self._own is None:
+            self._own = Scanner([self])
+        return self._own.scan(text).find(self)
 
     def _hits(self, text: str, aligned: bool, candidates: dict[int, list[int]]) -> list[Hit]:
         found: list[tuple[int, int, int]] = []  # start, -end, term position
@@ -225,7 +208,9 @@ class Scanner:
     def scan(self, text: str) -> Scan:
         """What every matcher's letters find in `text` (as it will be given to `Scan.find`)."""
         found: list[dict[int, list[int]]] = [{} for _ in self._matchers]
-        automaton = self._automaton or self._build()
+        # An empty automaton is falsy: test for None, or a matcher of regular expressions
+        # only would build its automaton again on every text.
+        automaton = self._build() if self._automaton is None else self._automaton
         lowered = text.lower()
         if len(automaton):
             for end, (length, owners) in automaton.iter(lowered):
@@ -234,6 +219,7 @@ class Scanner:
                     into = found[slot]
                     for position in positions:
                         into.setdefault(position, []).append(start)
+        # "İ" lower-cases to two characters: positions in `lowered` are then not `text`'s.
         return Scan(text, len(lowered) == len(text), self._slots, found)
 
 

@@ -251,18 +251,16 @@ _RU_KOREAN_SURNAMES = frozenset(
     "Ким Ли Пак Чхве Чон Кан Чо Юн Ю Хан Син Со Квон Ан Сон Нам У Хон Пэк Лим Им Мун Ян Ко "  # noqa: SIM905
     "Ку Ха Чан Но Сим Пён Хван Ох О Мин Чин".split()
 )
-_RU_INSTITUTION_BEFORE = re.compile(
-    r"(?<![\w-])(?:(?:из|в|во|при|от)\s(?:[Цц]ентр|[Ии]нститут|[Уу]ниверситет|[Фф]онд|[Шш]кол|"
-    r"[Аа]кадеми|[Кк]олледж)\w*|имени|им\.)\s+$"
-)
-
-
 # "Сэм Лэйр из Центра Джеймса Мартина": after "из"/"в"/"при" and a body's noun, capitalised
 # genitives are the body's name; "профессор … университета Артём Лукин" is a person.
-_RU_IN_INSTITUTION = re.compile(
+_RU_IN_BODY = (
     r"(?<![\w-])(?:из|в|во|при|от)\s(?:[Цц]ентр|[Ии]нститут|[Уу]ниверситет|[Фф]онд|[Шш]кол|"
-    r"[Аа]кадеми|[Кк]олледж)\w*\s+(?:[А-ЯЁ][а-яё-]+\s+){0,2}$"
+    r"[Аа]кадеми|[Кк]олледж)\w*"
 )
+# Right before a two-word name, or "имени" ("Института имени …").
+_RU_INSTITUTION_BEFORE = re.compile(rf"(?:{_RU_IN_BODY}|(?<![\w-])(?:имени|им\.))\s+$")
+# Up to two of the body's name words before a lone surname.
+_RU_IN_INSTITUTION = re.compile(rf"{_RU_IN_BODY}\s+(?:[А-ЯЁ][а-яё-]+\s+){{0,2}}$")
 
 
 def _unknown_names(view: str, lang: str, taken: list[tuple[int, int]]) -> list[Mention]:
@@ -563,10 +561,21 @@ def _unknown_bodies(
 # Korean personal names the profile does not list, known by the title that
 # follows them ("김성 유엔 주재 북한대사는", "조철수 국제기구국장은"): a family
 # name and one or two syllables, the title within three words.
-_KO_FAMILY = (
-    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
-    "채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피리"
+# Korean family names and how their owners write them in Latin letters; identity reads the
+# same table to romanise a name.
+KO_FAMILY_NAMES = dict(
+    zip(
+        "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진"
+        "유나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁봉어복피리",
+        "kim lee park choi jung kang cho yoon jang lim han oh seo shin kwon hwang ahn "  # noqa: SIM905
+        "song ryu jeon hong ko moon yang son bae baek heo nam shim noh ha kwak sung cha "
+        "joo woo koo min jin yoo na ji eom chae won cheon bang kong hyun ham byun yeom "
+        "yeo choo do so seok sun seol ma gil yeon wi pyo myung ki ban wang keum ok yook "
+        "in maeng je mo tak bong eo bok pi ri".split(),
+        strict=True,
+    )
 )
+_KO_FAMILY = "".join(KO_FAMILY_NAMES)
 _KO_TITLE_WORDS = (
     "대사|대변인|장관|차관보|차관|대통령|총리|총장|국장|위원장|부원장|원장|부소장|소장|부부장|부장|"
     "의원|사령관|청장|실장|본부장|단장|차장|외무상|국방상|외상|부상|비서|총참모장|연구위원|위원|교수|"
@@ -582,7 +591,7 @@ _KO_FOREIGN_TITLE_WORDS = (
 # Every title a Korean news name carries after it, as speaker keys keep them ("조 장관",
 # "박 부차관보"): identity reads the name without it.
 KO_TITLES = frozenset(
-    (_KO_TITLE_WORDS + "|" + _KO_FOREIGN_TITLE_WORDS + "|특사|처장|의장|비서관|수석").split("|")
+    (_KO_TITLE_WORDS + "|" + _KO_FOREIGN_TITLE_WORDS + "|처장|비서관|수석").split("|")
 )
 _KO_TITLE_WORD = re.compile(rf"\S*(?:{'|'.join(sorted(KO_TITLES, key=len, reverse=True))})")
 
