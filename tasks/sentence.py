@@ -371,19 +371,22 @@ _DE_PARTY = re.compile(
 
 
 _DE_GOVERNED_BY = re.compile(r"\s(?:zufolge|nach)\b")
+# A name of two or three words with no title before it (German capitalises nouns, so these
+# are read only where a name must stand).
+_DE_BARE_NAME = rf"((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})"
 # "…, sagte Liana Fix vom Council on Foreign Relations.", "kritisierte Sara Nanni von den
 # Grünen, dass …": a name with no title right after a verb of speech, before where the
 # person works, a comma or the sentence's end.
 _DE_SAID_BY = re.compile(
     rf"(?<![\w-])(?:sagte?|erklärte?|betonte?|meinte?|schrieb|schreibt|warnte?|urteilte?|"
-    rf"ergänzte?|verlangte?|forderte?|kritisierte?|verurteilte?|prangerte)\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})"
+    rf"ergänzte?|verlangte?|forderte?|kritisierte?|verurteilte?|prangerte)\s{_DE_BARE_NAME}"
     r"(?=\s(?:vom|von|des|der|am|im)\s|[.,]?\s*$)"
 )
 # "nach Angaben von Juri Sak, Berater des …", "nach Analyse von Sam Lair vom …": a name with
 # no title after the words that attribute, before its apposition or where the person works.
 _DE_ACCORDING_TO = re.compile(
     rf"(?:nach\s(?:Angaben|Analyse|Ansicht|Einschätzung|Schätzung|Worten|Aussage)\svon|laut)"
-    rf"\s((?:{_TOKEN}\s)?{_TOKEN}\s{_TOKEN})(?=,|\s(?:vom|von)\s)"
+    rf"\s{_DE_BARE_NAME}(?=,|\s(?:vom|von)\s)"
 )
 # "Die Sprecherin des Nationalen Sicherheitsrats, Adrienne Watson, forderte …": the
 # name in apposition to a title, between commas.
